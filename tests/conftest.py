@@ -1,0 +1,40 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_DATA = ROOT / "data"
+CHALLENGE_DATA = ROOT.parent / "shared" / "data"
+
+
+def phantom(size=64, seed=0):
+    """A sharp piecewise-constant test image in [0, 1]: random blocks and a disk."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.random((size // 8, size // 8)).repeat(8, 0).repeat(8, 1)
+    yy, xx = np.mgrid[:size, :size]
+    disk = (yy - size / 2) ** 2 + (xx - size / 3) ** 2 < (size / 4) ** 2
+    return np.clip(0.6 * blocks + 0.4 * disk, 0, 1)
+
+
+@pytest.fixture(scope="session")
+def sharp_image():
+    return phantom()
+
+
+@pytest.fixture(scope="session")
+def demo_train():
+    import blurkit
+
+    return blurkit.load_dataset(DEMO_DATA / "train")
+
+
+def blur(image, sigma):
+    return ndimage.gaussian_filter(image, sigma)
+
+
+def challenge_data_or_skip():
+    if not (CHALLENGE_DATA / "train" / "subjects.tsv").is_file():
+        pytest.skip(f"challenge data not found at {CHALLENGE_DATA}")
+    return CHALLENGE_DATA

@@ -1,0 +1,99 @@
+import subprocess
+import sys
+
+import pytest
+from conftest import DEMO_DATA
+
+from blurkit.cli import main
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "model.joblib"
+    assert (
+        main(["train", str(DEMO_DATA / "train"), "-o", str(path), "-q", "--cv", "2"])
+        == 0
+    )
+    return path
+
+
+def test_train_then_predict_round_trip(model_file, tmp_path):
+    out = tmp_path / "out.tsv"
+    assert (
+        main(
+            ["predict", str(model_file), str(DEMO_DATA / "validation"), "-o", str(out)]
+        )
+        == 0
+    )
+    expected = (DEMO_DATA / "validation" / "subjects.tsv").read_bytes()
+    assert out.read_bytes() == expected
+
+
+def test_predict_with_probability_and_sigma(model_file, tmp_path):
+    out = tmp_path / "out.tsv"
+    args = ["predict", str(model_file), str(DEMO_DATA / "validation"), "-o", str(out)]
+    assert main([*args, "--proba", "--sigma", "--pixel-spacing", "2"]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "Subject\tLabel\tProbability\tSigma_px\tSigma_mm"
+    for line in lines[1:]:
+        _, label, proba, px, mm = line.split("\t")
+        assert (float(proba) > 0.5) == (label == "1")
+        assert float(mm) == pytest.approx(2 * float(px), rel=1e-4)
+        # Demo blur is sigma 2.5-3.5 px.
+        assert (float(px) > 1.5) == (label == "0")
+
+
+def test_predict_single_files_sorted_by_name(model_file, tmp_path):
+    files = sorted((DEMO_DATA / "validation").glob("*.png"))[:3]
+    out = tmp_path / "out.tsv"
+    assert (
+        main(["predict", str(model_file), *map(str, reversed(files)), "-o", str(out)])
+        == 0
+    )
+    subjects = [line.split("\t")[0] for line in out.read_text().splitlines()[1:]]
+    assert subjects == [f.stem for f in reversed(files)]
+
+
+def test_errors_are_one_line_and_keep_existing_output(model_file, tmp_path, capsys):
+    out = tmp_path / "out.tsv"
+    out.write_text("keep me\n")
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    assert main(["predict", str(model_file), str(bad), "-o", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("blurkit: error:") and "bad.png" in err
+    assert len(err.splitlines()) == 1
+    assert out.read_text() == "keep me\n"
+
+
+def test_not_a_model_file(tmp_path, capsys):
+    fake = tmp_path / "model.joblib"
+    fake.write_text("hello")
+    assert (
+        main(
+            [
+                "predict",
+                str(fake),
+                str(DEMO_DATA / "validation"),
+                "-o",
+                str(tmp_path / "o.tsv"),
+            ]
+        )
+        == 1
+    )
+    assert "not a blurkit model" in capsys.readouterr().err
+
+
+def test_missing_data_folder(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "nope"), "-o", str(tmp_path / "m")]) == 1
+    assert "nope" in capsys.readouterr().err
+
+
+def test_console_script_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "blurkit.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.startswith("blurkit ")
