@@ -105,9 +105,7 @@ def noise_std_stack(stack) -> np.ndarray:
     if h < 3 or w < 3:
         return np.zeros(n)
     response = np.abs(
-        ndimage.correlate(stack, _NOISE_MASK[np.newaxis], mode="reflect")[
-            :, 1:-1, 1:-1
-        ]
+        ndimage.correlate(stack, _NOISE_MASK[np.newaxis], mode="reflect")[:, 1:-1, 1:-1]
     )
     # Median absolute response, scaled to a std for Gaussian noise: robust to
     # the edges of the brain, which only touch a minority of pixels.

@@ -25,6 +25,7 @@ __all__ = ["FFTSharpness", "LaplacianVariance", "SharpnessFeatures"]
 # Floor of the log10 power ratios: what a band holding no detail reads as.
 _LOG_FLOOR = -6.0
 
+
 class _ImageFeatures(TransformerMixin, BaseEstimator):
     """Base class: validation, grouping by size, feature names.
 
