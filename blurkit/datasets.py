@@ -1,0 +1,285 @@
+"""A small demo data set in the challenge layout, generated from a template.
+
+The challenge images are 121x121 coronal slices of grey-matter maps of T1w
+MRI in a 1.5 mm MNI grid, saturated to 8 bits; half of them are blurred. The
+demo set imitates them from a source every blurkit install has: the MNI ICBM152
+2009 grey- and white-matter templates shipped inside nilearn. Each demo subject
+is a coronal slice of the template, chosen a few millimetres around the
+thalamus, deformed by a smooth random displacement field, given a fine
+texture and a random contrast curve; half of them are then blurred with a
+Gaussian of standard deviation 2.5 to 3.5 pixels (label 0), the other half
+are left sharp (label 1). Nothing else differs between the classes.
+
+The repository's ``data/train`` (80 images) and ``data/validation`` (16 images)
+are made with ``python -m blurkit.datasets data``, which rewrites them byte for
+byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from blurkit._io import write_image, write_subjects_tsv
+
+__all__ = ["make_demo_images", "write_demo_data"]
+
+IMAGE_SIZE = 121
+# The standard 1.5 mm MNI grid of the challenge volumes: shape (x, y, z) and
+# the world position (mm) of voxel (0, 0, 0).
+GRID_SHAPE = (121, 145, 121)
+GRID_ORIGIN_MM = (-90.0, -126.0, -72.0)
+GRID_STEP_MM = 1.5
+# Coronal slices (y index) drawn for the subjects: y = -27 mm to -10.5 mm,
+# through the thalamus and the hippocampi, like the challenge slices.
+SLICE_RANGE = (66, 78)
+BLUR_SIGMA_RANGE = (2.5, 3.5)
+
+
+@functools.lru_cache(maxsize=1)
+def _template_slab() -> np.ndarray:
+    """Coronal slices of the grey-matter template on the 1.5 mm MNI grid.
+
+    Returns an array of shape (n_slices, 121, 121) for the y indices of
+    ``SLICE_RANGE``, rows running from superior to inferior and columns along
+    x. The map is ``grey - 0.4 * white`` matter probability: it thins the
+    cortical ribbon, widened by the averaging of the template, and darkens the
+    partial-volume brainstem, as in single-subject grey-matter maps.
+    """
+    from nilearn.datasets import load_mni152_gm_template, load_mni152_wm_template
+    from scipy import ndimage
+
+    gm_img = load_mni152_gm_template(resolution=1)
+    wm_img = load_mni152_wm_template(resolution=1)
+    affine = gm_img.affine
+    if not np.allclose(wm_img.affine, affine) or not np.allclose(
+        affine[:3, :3], np.eye(3)
+    ):
+        raise RuntimeError(
+            "unexpected MNI152 template geometry from nilearn: expected 1 mm "
+            f"axis-aligned grey- and white-matter templates, got {affine.tolist()}"
+        )
+    volume = gm_img.get_fdata(dtype=np.float64) - 0.4 * wm_img.get_fdata(
+        dtype=np.float64
+    )
+    np.clip(volume, 0, 1, out=volume)
+    # Voxel (i, j, k) of the target grid sits at GRID_ORIGIN + 1.5 * (i, j, k)
+    # mm, i.e. at that position minus the template origin in template voxels.
+    start, stop = SLICE_RANGE
+    offset = np.asarray(GRID_ORIGIN_MM) - affine[:3, 3]
+    offset[1] += GRID_STEP_MM * start
+    slab = ndimage.affine_transform(
+        volume,
+        np.full(3, GRID_STEP_MM),
+        offset=offset,
+        output_shape=(GRID_SHAPE[0], stop - start, GRID_SHAPE[2]),
+        order=1,
+        mode="constant",
+    )
+    # (x, y, z) -> (y, z, x), then flip z so that superior is at the top.
+    return np.ascontiguousarray(slab.transpose(1, 2, 0)[:, ::-1, :])
+
+
+def _random_deformation(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Warp ``image`` by a random global scaling and a smooth displacement."""
+    from scipy import ndimage
+
+    size = image.shape[0]
+    amplitude = rng.uniform(1.0, 2.5)  # pixels, standard deviation
+    field = ndimage.gaussian_filter(
+        rng.standard_normal((2, size, size)), sigma=(0, 10, 10)
+    )
+    field *= amplitude / field.std()
+    scale = rng.uniform(0.95, 1.05, size=2)
+    centre = (size - 1) / 2
+    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    coords = np.stack(
+        [
+            (rows - centre) / scale[0] + centre + field[0],
+            (cols - centre) / scale[1] + centre + field[1],
+        ]
+    )
+    return ndimage.map_coordinates(image, coords, order=1, mode="constant")
+
+
+def _check_count(value: object, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def make_demo_images(
+    n_images: int,
+    *,
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = 0,
+    first_subject: int = 1,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Make demo slices like the challenge images, half of them blurred.
+
+    No file is written (the template is read from nilearn's package data, no
+    network is used).
+
+    Parameters
+    ----------
+    n_images : int
+        Number of images, at least 1. Labels are balanced: ``n_images // 2``
+        images are sharp (label 1), the rest blurred (label 0).
+    random_state : int, numpy Generator or SeedSequence, default=0
+        Seed of every random step (slice position, deformation, texture,
+        contrast, labels, blur width). ``None`` draws fresh entropy.
+    first_subject : int, default=1
+        Number of the first subject: subjects are ``sub-DEMO0001``,
+        ``sub-DEMO0002``, ... from it.
+
+    Returns
+    -------
+    images : ndarray of shape (n_images, 121, 121), dtype float32
+        Images in [0, 1], already quantised to multiples of 1/255, so that
+        writing them with :func:`blurkit._io.write_image` and reading them back
+        gives the same values.
+    labels : ndarray of shape (n_images,), dtype int64
+        1 for sharp, 0 for blurred, in a random order.
+    subjects : list of str
+        Subject ids.
+
+    Notes
+    -----
+    Per image: a coronal slice with y index in 66..77 of the 1.5 mm MNI grid;
+    a random global scaling of 0.95 to 1.05 per axis and a smooth random
+    displacement (white noise smoothed by a Gaussian of 10 px, scaled to a
+    standard deviation of 1 to 2.5 px); a multiplicative texture (noise
+    smoothed by a Gaussian of 0.8 px, 5 to 12 % standard deviation); a contrast
+    window with lower end 0.25 to 0.4 and upper end 0.75 to 0.9 of the
+    template's probability scale, clipped to [0, 1] (the saturation of the
+    challenge images) and raised to a power 1 to 1.5. Blurred images are then
+    filtered by a Gaussian with a standard deviation drawn in [2.5, 3.5] px.
+    The same random numbers are drawn for every image whatever its label, so
+    the blur is the only systematic difference between the classes.
+
+    Examples
+    --------
+    >>> from blurkit.datasets import make_demo_images
+    >>> images, labels, subjects = make_demo_images(4, random_state=0)
+    >>> images.shape, labels.sum(), subjects[0]
+    ((4, 121, 121), np.int64(2), 'sub-DEMO0001')
+    """
+    from scipy import ndimage
+
+    n_images = _check_count(n_images, "n_images", 1)
+    first_subject = _check_count(first_subject, "first_subject", 0)
+    rng = np.random.default_rng(random_state)
+    slab = _template_slab()
+    size = IMAGE_SIZE
+    labels = rng.permutation(np.arange(n_images) % 2).astype(np.int64)
+    images = np.empty((n_images, size, size), dtype=np.float32)
+    for i in range(n_images):
+        image = slab[rng.integers(0, slab.shape[0])]
+        image = _random_deformation(image, rng)
+        texture = ndimage.gaussian_filter(rng.standard_normal((size, size)), 0.8)
+        image = image * (1 + rng.uniform(0.05, 0.12) * texture / texture.std())
+        low, high = rng.uniform(0.25, 0.4), rng.uniform(0.75, 0.9)
+        gamma = rng.uniform(1.0, 1.5)
+        image = np.clip((image - low) / (high - low), 0, 1) ** gamma
+        sigma = rng.uniform(*BLUR_SIGMA_RANGE)
+        if labels[i] == 0:
+            image = ndimage.gaussian_filter(image, sigma, mode="constant")
+        # Quantise like the 8-bit PNG files (same rounding as write_image).
+        pixels = np.rint(np.clip(image, 0, 1) * 255)
+        images[i] = (pixels / 255).astype(np.float32)
+    subjects = [f"sub-DEMO{first_subject + i:04d}" for i in range(n_images)]
+    return images, labels, subjects
+
+
+def write_demo_data(
+    folder: str | os.PathLike,
+    *,
+    n_train: int = 80,
+    n_validation: int = 16,
+    random_state: int = 0,
+) -> None:
+    """Write the demo set as challenge folders ``train`` and ``validation``.
+
+    Each folder gets ``subjects.tsv`` (``Subject<TAB>Label``) and one 8-bit
+    grey ``<Subject>.png`` per subject. The output depends only on the
+    arguments (and on the nilearn template, numpy/scipy arithmetic and the
+    Pillow/zlib build): running it again rewrites the same bytes.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Destination; it and its ``train``/``validation`` sub-folders are
+        created when missing. Files of the same names are replaced (each
+        atomically); other files are left alone.
+    n_train : int, default=80
+        Number of training images (half sharp, half blurred).
+    n_validation : int, default=16
+        Number of validation images.
+    random_state : int, default=0
+        Seed. Training and validation draw from two independent streams
+        spawned from it, and validation subjects are numbered after the
+        training ones, so the two sets share no subject.
+    """
+    n_train = _check_count(n_train, "n_train", 1)
+    n_validation = _check_count(n_validation, "n_validation", 1)
+    if isinstance(random_state, bool) or not isinstance(
+        random_state, (int, np.integer)
+    ):
+        raise ValueError(
+            f"random_state must be an integer for reproducible files, "
+            f"got {random_state!r}"
+        )
+    train_seed, validation_seed = np.random.SeedSequence(int(random_state)).spawn(2)
+    parts = [
+        ("train", n_train, train_seed, 1),
+        ("validation", n_validation, validation_seed, n_train + 1),
+    ]
+    for name, n_images, seed, first in parts:
+        images, labels, subjects = make_demo_images(
+            n_images, random_state=seed, first_subject=first
+        )
+        out = Path(folder) / name
+        out.mkdir(parents=True, exist_ok=True)
+        for image, subject in zip(images, subjects, strict=True):
+            write_image(out / f"{subject}.png", image)
+        write_subjects_tsv(out / "subjects.tsv", subjects, labels)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command line: ``python -m blurkit.datasets [FOLDER] [--seed N]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m blurkit.datasets",
+        description="Write the blurkit demo set (train/ and validation/ in the "
+        "challenge layout) generated from nilearn's MNI152 template. "
+        "With the defaults it regenerates the repository's data/ byte for byte.",
+    )
+    parser.add_argument(
+        "folder", nargs="?", default="data", help="destination (default: data)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--n-train", type=int, default=80, help="training images (default: 80)"
+    )
+    parser.add_argument(
+        "--n-validation", type=int, default=16, help="validation images (default: 16)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        write_demo_data(
+            args.folder,
+            n_train=args.n_train,
+            n_validation=args.n_validation,
+            random_state=args.seed,
+        )
+    except ValueError as exc:  # BlurkitInputError included
+        parser.error(str(exc))
+
+
+if __name__ == "__main__":
+    main()
