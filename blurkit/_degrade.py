@@ -702,7 +702,9 @@ _REGISTRY = {
         0,
         _draw_blur_noise,
         description="One of the four blurs, then Gaussian noise, std uniform in "
-        "[0.005, 0.06] (contract: up to 0.05).",
+        "[0.005, 0.06] (contract: up to 0.05). Weight 5: noise hides the weakest "
+        "blurs (2x resolution loss) the most, so the model needs many examples.",
+        weight=5.0,
     ),
     "blur+stretch": Degradation(
         _blur_then_stretch,
@@ -806,7 +808,8 @@ their parameters name it under ``"blur"``). Label-keeping changes (label
 None): ``"noise"``, ``"scale_intensity"``, ``"gamma"``,
 ``"stretch_contrast"``, ``"jpeg"``, ``"dihedral"``, ``"resize_canvas"``.
 Directed intensity cases: ``"dim_sharp"`` (label 1, sharp inputs only) and
-``"brighten_blurred"`` (label None, blurred inputs only), each with weight 3.
+``"brighten_blurred"`` (label None, blurred inputs only), each with weight 3;
+``"blur+noise"`` has weight 5.
 Photometric changes of blurred images (``"blur+scale"``, ``"blur+gamma"``,
 ``"blur+stretch"``, and the label-keeping ones applied to blurred inputs) are
 there so that a model cannot tell blur from brightness or contrast.
