@@ -15,8 +15,12 @@ partial file behind nor damages an existing one.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import secrets
+import stat
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -29,8 +33,10 @@ from PIL import Image, UnidentifiedImageError
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "NIFTI_SUFFIXES",
     "BlurkitInputError",
     "Dataset",
+    "check_writable",
     "iter_image_batches",
     "list_images",
     "load_dataset",
@@ -43,6 +49,9 @@ __all__ = [
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 """File name suffixes recognised as images (compared case-insensitively)."""
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+"""File name suffixes of NIfTI volumes, read as their challenge coronal slice."""
+_READABLE_SUFFIXES = IMAGE_SUFFIXES + NIFTI_SUFFIXES
 
 SUBJECTS_FILE = "subjects.tsv"
 _HEADER = ("Subject", "Label")
@@ -50,6 +59,11 @@ _FLOAT_FORMAT = ".6g"
 # ITU-R 601-2 luma weights, the ones Pillow's ``convert("L")`` uses, kept as
 # integers so that a grey image stored as RGB reads exactly like its "L" twin.
 _LUMA_WEIGHTS = np.array([299, 587, 114], dtype=np.float64)
+# The float32 value of each 8-bit grey level, computed in float64 as for the
+# other modes: a table look-up is the fastest exact conversion.
+_GREY_LEVELS = (np.arange(256, dtype=np.float64) / 255).astype(np.float32)
+# errno values for which pathlib's Path.exists() says the file is not there.
+_MISSING_FILE_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 
 
 class BlurkitInputError(ValueError):
@@ -96,7 +110,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     Parameters
     ----------
     path : str or path-like
-        A PNG, JPEG or TIFF file (any format Pillow decodes is accepted).
+        A PNG, JPEG or TIFF file (any format Pillow decodes is accepted), or a
+        NIfTI volume (``.nii``, ``.nii.gz``), read as its challenge coronal
+        slice with intensities scaled to [0, 1] by the volume's 99.5th
+        percentile (see :func:`blurkit._nifti.read_nifti_slices`).
 
     Returns
     -------
@@ -135,14 +152,26 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     ((4, 5), dtype('float32'), 0.501960813999176)
     """
     path = Path(path)
-    if not path.exists():
-        raise BlurkitInputError(f"{path}: no such file; expected an image file")
-    if not path.is_file():
-        raise BlurkitInputError(f"{path}: not a regular file; expected an image file")
-    if path.stat().st_size == 0:
-        raise BlurkitInputError(f"{path}: empty file (0 bytes); expected an image")
+    # One stat for the three checks: this runs once per image of a large run.
     try:
-        with Image.open(path) as im:
+        status = os.stat(path)
+    except OSError as exc:
+        if exc.errno not in _MISSING_FILE_ERRNOS:
+            raise
+        raise BlurkitInputError(
+            f"{path}: no such file; expected an image file"
+        ) from None
+    if not stat.S_ISREG(status.st_mode):
+        raise BlurkitInputError(f"{path}: not a regular file; expected an image file")
+    if status.st_size == 0:
+        raise BlurkitInputError(f"{path}: empty file (0 bytes); expected an image")
+    if _is_nifti_name(path.name):
+        from ._nifti import read_nifti_slice
+
+        return read_nifti_slice(path)
+    try:
+        # One read, rather than Pillow's many small ones.
+        with Image.open(io.BytesIO(path.read_bytes())) as im:
             # load() decodes all data now, so truncation is detected here.
             im.load()
             image = _to_grey_float(im, path)
@@ -179,7 +208,7 @@ def _to_grey_float(im: Image.Image, path: Path) -> np.ndarray:
     if mode == "1":
         return np.asarray(im, dtype=np.float32)
     if mode == "L":
-        return (np.asarray(im, dtype=np.float64) / 255).astype(np.float32)
+        return _GREY_LEVELS[np.asarray(im)]
     if mode == "LA":
         grey = np.asarray(im.getchannel("L"), dtype=np.float64)
         return (grey / 255).astype(np.float32)
@@ -408,14 +437,29 @@ def write_subjects_tsv(
 
 
 def _is_image_name(name: str) -> bool:
-    return name.lower().endswith(IMAGE_SUFFIXES)
+    return name.lower().endswith(_READABLE_SUFFIXES)
+
+
+def _is_nifti_name(name: str) -> bool:
+    return name.lower().endswith(NIFTI_SUFFIXES)
+
+
+def _suffix(name: str) -> str:
+    """The readable suffix of ``name``, lower case (``.nii.gz`` is one suffix)."""
+    lower = name.lower()
+    return next(s for s in _READABLE_SUFFIXES[::-1] if lower.endswith(s))
 
 
 def _subject_id(path: Path) -> str:
-    """File name without its extension; ``.nii.gz`` counts as one extension."""
-    name = path.name
-    if name.lower().endswith(".nii.gz"):
-        return name[: -len(".nii.gz")]
+    """File name without its extension; ``.nii.gz`` counts as one extension.
+
+    For NIfTI files, the BIDS ``sub-``/``ses-`` entities when the name has
+    them (``sub-01_T1w.nii.gz`` gives ``sub-01``).
+    """
+    if _is_nifti_name(path.name):
+        from ._nifti import nifti_subject_id
+
+        return nifti_subject_id(path)
     return path.stem
 
 
@@ -423,9 +467,9 @@ def _images_by_stem(folder: Path) -> dict[str, Path]:
     """Map each stem to its image file in ``folder``, preferring ``.png``.
 
     When several files share a stem, the first suffix in ``IMAGE_SUFFIXES``
-    wins (suffixes compared case-insensitively).
+    then ``NIFTI_SUFFIXES`` wins (suffixes compared case-insensitively).
     """
-    rank = {suffix: i for i, suffix in enumerate(IMAGE_SUFFIXES)}
+    rank = {suffix: i for i, suffix in enumerate(_READABLE_SUFFIXES)}
     found: dict[str, Path] = {}
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if not entry.is_file() or not _is_image_name(entry.name):
@@ -433,7 +477,7 @@ def _images_by_stem(folder: Path) -> dict[str, Path]:
         path = Path(entry.path)
         stem = _subject_id(path)
         old = found.get(stem)
-        if old is None or rank[path.suffix.lower()] < rank[old.suffix.lower()]:
+        if old is None or rank[_suffix(path.name)] < rank[_suffix(old.name)]:
             found[stem] = path
     return found
 
@@ -470,8 +514,8 @@ def list_images(
     inputs : path or sequence of paths
         Image files and/or folders (a single path is accepted too).
 
-        - An image file (suffix in ``IMAGE_SUFFIXES``, any case) gives one
-          subject.
+        - An image file (suffix in ``IMAGE_SUFFIXES`` or ``NIFTI_SUFFIXES``,
+          any case) gives one subject.
         - A folder holding ``subjects.tsv`` gives its subjects in the file's
           order. The file may be a labelled challenge file (fully validated as
           by :func:`read_subjects_tsv`) or a one-column ``Subject`` file; only
@@ -484,7 +528,8 @@ def list_images(
     -------
     images : list of (str, pathlib.Path)
         ``(subject, path)`` pairs; the subject is the file name without its
-        extension (``.nii.gz`` counts as one extension).
+        extension (``.nii.gz`` counts as one extension), or for a NIfTI file
+        with BIDS entities its ``sub-<label>`` (and ``_ses-<label>``).
 
     Raises
     ------
@@ -517,14 +562,14 @@ def list_images(
                 if not files:
                     raise BlurkitInputError(
                         f"{item}: folder holds no {SUBJECTS_FILE} and no image file "
-                        f"({', '.join(IMAGE_SUFFIXES)})"
+                        f"({', '.join(_READABLE_SUFFIXES)})"
                     )
                 pairs = [(_subject_id(p), p) for p in files]
         elif item.is_file():
             if not _is_image_name(item.name):
                 raise BlurkitInputError(
                     f"{item}: not an image file name; expected a folder or a file "
-                    f"ending in one of {', '.join(IMAGE_SUFFIXES)}"
+                    f"ending in one of {', '.join(_READABLE_SUFFIXES)}"
                 )
             pairs = [(_subject_id(item), item)]
         else:
@@ -710,6 +755,50 @@ def _iter_batches(
 # --------------------------------------------------------------------------- #
 
 
+def _check_destination(path: Path) -> None:
+    parent = path.parent
+    if not parent.is_dir():
+        if parent.exists():
+            raise BlurkitInputError(
+                f"{path}: {parent} is a file, not a folder; expected a path "
+                "in an existing folder"
+            )
+        raise BlurkitInputError(
+            f"{path}: folder {parent} does not exist; create it first"
+        )
+    if path.is_dir():
+        raise BlurkitInputError(f"{path}: is a folder; expected a file path")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Check that a file can be written at ``path``, before long work.
+
+    Creates and removes an empty temporary file in the destination folder,
+    which also catches read-only file systems and full quotas that
+    permission bits do not show. ``path`` itself is not touched.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Where an output will be written (atomically, see
+        :func:`write_predictions`).
+
+    Raises
+    ------
+    BlurkitInputError
+        If the folder is missing, is a file, ``path`` is a folder, or the
+        folder cannot be written; the message names the path.
+    """
+    path = Path(path)
+    _check_destination(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise BlurkitInputError(f"{path}: cannot write ({_one_line(exc)})") from exc
+
+
 @contextlib.contextmanager
 def _atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it onto ``path`` on success.
@@ -723,12 +812,7 @@ def _atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     parent = path.parent
-    if not parent.is_dir():
-        raise BlurkitInputError(
-            f"{path}: folder {parent} does not exist; create it first"
-        )
-    if path.is_dir():
-        raise BlurkitInputError(f"{path}: is a folder; expected a file path")
+    _check_destination(path)
     tmp = None
     try:
         for _ in range(100):

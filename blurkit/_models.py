@@ -19,9 +19,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._augment import AugmentedClassifier, DegradationAugmenter
+from ._degrade import DEGRADATIONS
 from ._sigma import BlurSigmaRegressor, make_sigma_training_set
 from ._transformers import SharpnessFeatures
-from ._validation import check_images
+from ._validation import check_image_size, check_images
 
 __all__ = [
     "FAMILIES",
@@ -29,6 +30,7 @@ __all__ = [
     "BlurDetector",
     "cv_results_table",
     "degraded_accuracy",
+    "make_augmenter",
     "make_classifier",
     "make_feature_pipeline",
     "make_hybrid",
@@ -107,6 +109,35 @@ def make_hybrid(*, random_state=None, cnn_params=None):
     )
 
 
+def make_augmenter(family="features", *, n_copies=4, random_state=None):
+    """The degradation augmenter used for a model family.
+
+    The CNN trains on batches of equally sized images, so for the ``cnn`` and
+    ``hybrid`` families the degradations that change the image size
+    (``resize_canvas``) are left out; the CNN's global pooling makes it
+    accept other sizes at prediction time all the same.
+
+    Parameters
+    ----------
+    family : {"features", "cnn", "hybrid"}, default="features"
+    n_copies : int, default=4
+        Degraded copies per training image.
+    random_state : int or None, default=None
+
+    Returns
+    -------
+    DegradationAugmenter
+    """
+    degradations = None
+    if family in ("cnn", "hybrid"):
+        degradations = [
+            name for name, case in DEGRADATIONS.items() if not case.changes_shape
+        ]
+    return DegradationAugmenter(
+        n_copies=n_copies, degradations=degradations, random_state=random_state
+    )
+
+
 def make_classifier(family="features", *, augment=True, random_state=None):
     """One model family, optionally trained on degraded copies of its data.
 
@@ -138,7 +169,7 @@ def make_classifier(family="features", *, augment=True, random_state=None):
         return model
     return AugmentedClassifier(
         model,
-        augmenter=DegradationAugmenter(n_copies=4, random_state=random_state),
+        augmenter=make_augmenter(family, random_state=random_state),
         random_state=random_state,
     )
 
@@ -177,11 +208,17 @@ def default_param_grid(family="auto", *, random_state=None):
             grids.append(
                 {
                     "estimator": [_make_cnn(random_state=random_state)],
+                    "augmenter": [make_augmenter("cnn", random_state=random_state)],
                     "estimator__module__n_filters": [8, 16],
                 }
             )
         elif name == "hybrid":
-            grids.append({"estimator": [make_hybrid(random_state=random_state)]})
+            grids.append(
+                {
+                    "estimator": [make_hybrid(random_state=random_state)],
+                    "augmenter": [make_augmenter("hybrid", random_state=random_state)],
+                }
+            )
         else:
             raise ValueError(
                 f"family must be 'auto' or one of {FAMILIES}; got {family!r}."
@@ -274,6 +311,8 @@ def _describe_candidate(params):
     for key, value in params.items():
         if key == "estimator":
             parts.insert(0, _family_of(value))
+        elif key == "augmenter":
+            continue
         else:
             parts.append(f"{key.removeprefix('estimator__')}={value}")
     return " ".join(parts)
@@ -345,6 +384,15 @@ class BlurDetector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     classes_ : ndarray of shape (2,)
     training_summary_ : dict
         Number of images, classes and image shapes seen in ``fit``.
+
+    Notes
+    -----
+    Images must be at least 16x16 pixels
+    (:data:`blurkit._validation.MIN_IMAGE_SIZE`), in ``fit`` and in every
+    prediction: smaller ones hold no frequency in the features' reference
+    band, so the model cannot judge them and a ValueError says so. Constant
+    images are judged (blurred, since they hold no detail); non-finite values
+    raise scikit-learn's ValueError.
     """
 
     def __init__(
@@ -375,6 +423,7 @@ class BlurDetector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
         """
         images = check_images(X)
+        check_image_size(images)
         y = column_or_1d(y, warn=True)
         if self.classifier is None:
             classifier = make_model_search("features", random_state=self.random_state)
@@ -411,11 +460,13 @@ class BlurDetector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def predict(self, X):
         """Predict 1 (sharp) or 0 (blurred) for each image."""
         check_is_fitted(self)
+        check_image_size(check_images(X))
         return self.classifier_.predict(X)
 
     def predict_proba(self, X):
         """Probabilities of blurred (column 0) and sharp (column 1)."""
         check_is_fitted(self)
+        check_image_size(check_images(X))
         return self.classifier_.predict_proba(X)
 
     def predict_sigma(self, X, *, unit="px"):
@@ -436,6 +487,7 @@ class BlurDetector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError("This BlurDetector was fitted with sigma_estimator=None.")
         if unit not in ("px", "mm"):
             raise ValueError(f"unit must be 'px' or 'mm'; got {unit!r}.")
+        check_image_size(check_images(X))
         sigma = self.sigma_estimator_.predict(X)
         return sigma * self.pixel_spacing if unit == "mm" else sigma
 

@@ -1,112 +1,637 @@
-"""Saving and loading fitted blurkit models (I/O layer)."""
+"""Saving and loading fitted blurkit models, without running code on load.
+
+A model file is a zip archive holding two members:
+
+- ``blurkit-model.json``: the header, readable by any JSON tool. It says
+  ``format`` (``"blurkit-model"``), ``format_version``, the versions of
+  blurkit, scikit-learn and torch that saved the model and the summary of its
+  training data.
+- ``model.skops``: the estimator in the `skops <https://skops.readthedocs.io>`_
+  format, which stores objects as their attributes (numbers, strings, numpy
+  arrays, nested estimators) rather than as pickle instructions.
+
+Loading a pickle (joblib files included) can run any code that the file's
+author chose, so a model file from a stranger would be an attack vector.
+skops only rebuilds objects of the types it is told to trust; blurkit trusts
+scikit-learn's estimators (skops's defaults) and exactly the types listed in
+:data:`TRUSTED_TYPES`, and refuses any file holding other types, naming them.
+
+The networks of :class:`~blurkit._cnn.BlurNetClassifier` (the CNN and the CNN
+inside the hybrid) are torch modules, which skops cannot store. Each of them
+is saved as its constructor parameters plus its weights, as plain numpy
+arrays, inside the same skops file; loading builds a fresh network from the
+parameters and copies the weights in. The optimizer's state is not kept: a
+loaded CNN predicts exactly like the saved one, but continuing its training
+(``partial_fit``) starts with a fresh optimizer.
+
+Files of format 1 (blurkit 0.1.0 and earlier) were joblib pickles. They are
+recognised without unpickling them, and refused with a message saying which
+blurkit made them; ``load_model(path, trust_pickle=True)`` loads one that you
+trust, so that you can save it again in the safe format.
+"""
 
 from __future__ import annotations
 
+import copy
+import functools
+import io
+import json
 import os
-import tempfile
+import pickletools
+import sys
+import types
+import zipfile
 from pathlib import Path
+from typing import Any
 
-import joblib
+import numpy as np
 
-from ._io import BlurkitInputError
+from ._io import BlurkitInputError, _atomic_path, _one_line
 
-__all__ = ["load_model", "save_model"]
+__all__ = ["TRUSTED_TYPES", "load_model", "save_model"]
 
 _FORMAT = "blurkit-model"
 # Bump when a saved model can no longer be read by this code.
-_FORMAT_VERSION = 1
+# 1: joblib pickle (blurkit 0.1.0); 2: zip of a JSON header and a skops file.
+_FORMAT_VERSION = 2
+_HEADER_MEMBER = "blurkit-model.json"
+_MODEL_MEMBER = "model.skops"
+# A fixed time stamp keeps the bytes of a model file reproducible.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+# The skorch networks that can be saved, by qualified class name.
+_NET_CLASSES = {"blurkit._cnn.BlurNetClassifier"}
+
+TRUSTED_TYPES = (
+    # blurkit's estimators and the scorer its model search uses.
+    "blurkit._augment.AugmentedClassifier",
+    "blurkit._augment.DegradationAugmenter",
+    "blurkit._models.BlurDetector",
+    "blurkit._models.degraded_accuracy",
+    "blurkit._sigma.BlurSigmaRegressor",
+    "blurkit._transformers.FFTSharpness",
+    "blurkit._transformers.LaplacianVariance",
+    "blurkit._transformers.SharpnessFeatures",
+    # Stand-in for a CNN: parameters and weights (see _SavedNet).
+    "blurkit._persistence._SavedNet",
+    # scikit-learn types that are not estimators (estimators are trusted by
+    # skops already): the trees of HistGradientBoostingRegressor and the
+    # folds of the model search and of the hybrid's stacking.
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.model_selection._split.KFold",
+    "sklearn.model_selection._split.StratifiedKFold",
+    # The hybrid's named_estimators_, the scorers of a search scored by the
+    # estimator's own score or by a metric's name.
+    "sklearn.utils._bunch.Bunch",
+    "sklearn.metrics._scorer._PassthroughScorer",
+    "sklearn.metrics._scorer._Scorer",
+    "sklearn.metrics._classification.accuracy_score",
+    "sklearn.metrics._classification.balanced_accuracy_score",
+    "sklearn.metrics._ranking.roc_auc_score",
+    # Classes named by a BlurNetClassifier's parameters (only referred to:
+    # nothing of them is called on load but the network's constructor) and
+    # its default validation split.
+    "blurkit._cnn.BlurNet",
+    "torch.nn.modules.loss.CrossEntropyLoss",
+    "torch.optim.adamw.AdamW",
+    "torch.utils.data.dataloader.DataLoader",
+    "skorch.dataset.Dataset",
+    "skorch.dataset.ValidSplit",
+)
+"""Types, beyond skops's defaults, that a blurkit model file may hold."""
 
 
-def _versions():
+def _versions() -> dict[str, str | None]:
     import sklearn
 
     from . import __version__
 
-    versions = {"blurkit": __version__, "scikit-learn": sklearn.__version__}
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is a dependency
         torch = None
-    versions["torch"] = None if torch is None else torch.__version__
-    return versions
+    return {
+        "blurkit": __version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": None if torch is None else torch.__version__,
+    }
 
 
-def save_model(model, path, *, training_summary=None):
+# --------------------------------------------------------------------------- #
+# CNNs: torch modules out, parameters and numpy weights in
+# --------------------------------------------------------------------------- #
+
+
+class _SavedNet:
+    """Stand-in for a skorch network inside a saved model.
+
+    Holds what rebuilds the network: its class name (one of
+    ``_NET_CLASSES``), its constructor parameters and, when it was fitted,
+    the weights of its modules and criteria as numpy arrays, its training
+    history, inferred classes and seed.
+    """
+
+    def __init__(self, net):
+        name = _qualified_name(type(net))
+        if name not in _NET_CLASSES:
+            raise ValueError(
+                f"cannot save a {name}: the only networks blurkit saves are "
+                f"{', '.join(sorted(_NET_CLASSES))}"
+            )
+        self.net_class = name
+        self.params = {
+            key: value
+            for key, value in net.get_params(deep=False).items()
+            if not key.startswith("_")
+        }
+        self.fitted = bool(getattr(net, "initialized_", False))
+        self.weights = {}
+        self.history = None
+        self.classes_inferred = None
+        self.seed = None
+        if not self.fitted:
+            return
+        for prefix in [*net._modules, *net._criteria]:
+            state = getattr(net, prefix + "_").state_dict()
+            self.weights[prefix + "_"] = {
+                key: tensor.detach().cpu().numpy().copy()
+                for key, tensor in state.items()
+            }
+        # Plain lists and numbers only: skorch's History is not a trusted type.
+        self.history = json.loads(json.dumps(list(net.history_), default=float))
+        self.classes_inferred = getattr(net, "classes_inferred_", None)
+        self.seed = getattr(net, "seed_", None)
+
+    def restore(self):
+        """Build the network again, copying the saved weights in."""
+        import torch
+        from skorch.history import History
+
+        from ._cnn import BlurNetClassifier
+
+        classes = {"blurkit._cnn.BlurNetClassifier": BlurNetClassifier}
+        if self.net_class not in classes:
+            raise ValueError(f"unknown network class {self.net_class!r}")
+        net = classes[self.net_class](**self.params)
+        if not self.fitted:
+            return net
+        # initialize() may seed torch's global generator: leave it as it was.
+        with torch.random.fork_rng(devices=[]):
+            net.initialize()
+        for attribute, state in self.weights.items():
+            if attribute[:-1] not in [*net._modules, *net._criteria]:
+                raise ValueError(f"the network has no component {attribute!r}")
+            getattr(net, attribute).load_state_dict(
+                {key: torch.from_numpy(np.array(value)) for key, value in state.items()}
+            )
+        net.history_ = History(self.history or [])
+        if self.classes_inferred is not None:
+            net.classes_inferred_ = self.classes_inferred
+        net.seed_ = self.seed
+        return net
+
+
+def _qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+_UNCHANGED = object()
+_OPAQUE = (
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.ModuleType,
+    functools.partial,
+)
+
+
+def _map_objects(obj: Any, replace, memo: dict[int, Any]) -> Any:
+    """Copy of ``obj`` with ``replace`` applied to every object it holds.
+
+    ``replace(x)`` returns a substitute for ``x`` or ``_UNCHANGED``. The walk
+    goes through containers (dicts, lists, tuples, object arrays) and object
+    attributes; only the objects on the path to a substitute are copied, so
+    ``obj`` itself is never modified. An object reached twice is mapped once.
+    """
+    key = id(obj)
+    if key in memo:
+        return memo[key]
+    substitute = replace(obj)
+    if substitute is not _UNCHANGED:
+        memo[key] = substitute
+        return substitute
+    # Seen before its children: a cycle leads back to the original.
+    memo[key] = obj
+    memo[key] = result = _map_children(obj, replace, memo)
+    return result
+
+
+def _map_children(obj: Any, replace, memo: dict[int, Any]) -> Any:
+    if obj is None or isinstance(
+        obj, (str, bytes, int, float, complex, np.generic, type)
+    ):
+        return obj
+    if isinstance(obj, dict):
+        changed = {}
+        for k, v in obj.items():
+            new = _map_objects(v, replace, memo)
+            if new is not v:
+                changed[k] = new
+        if not changed:
+            return obj
+        result = copy.copy(obj)
+        result.update(changed)
+        return result
+    if isinstance(obj, (list, tuple)):
+        items = [_map_objects(v, replace, memo) for v in obj]
+        if all(new is old for new, old in zip(items, obj, strict=True)):
+            return obj
+        if isinstance(obj, list):
+            result = copy.copy(obj)
+            result[:] = items
+            return result
+        if hasattr(obj, "_fields"):  # named tuple
+            return type(obj)._make(items)
+        return tuple(items) if type(obj) is tuple else type(obj)(items)
+    if isinstance(obj, np.ndarray):
+        if obj.dtype != object:
+            return obj
+        data = np.ma.getdata(obj)
+        items = [_map_objects(v, replace, memo) for v in data.ravel()]
+        if all(new is old for new, old in zip(items, data.ravel(), strict=True)):
+            return obj
+        result = obj.copy()
+        flat = np.ma.getdata(result).reshape(-1)
+        for i, item in enumerate(items):
+            flat[i] = item
+        return result
+    attributes = getattr(obj, "__dict__", None)
+    if not isinstance(attributes, dict) or isinstance(obj, _OPAQUE):
+        # Functions, modules and objects without attributes hold no network.
+        return obj
+    changed = {}
+    for name, value in list(attributes.items()):
+        new = _map_objects(value, replace, memo)
+        if new is not value:
+            changed[name] = new
+    if not changed:
+        return obj
+    result = copy.copy(obj)
+    vars(result).update(changed)
+    return result
+
+
+def _net_to_stand_in(obj: Any) -> Any:
+    # skorch is only in sys.modules if some network was built in this process.
+    skorch = sys.modules.get("skorch")
+    if skorch is not None and isinstance(obj, skorch.NeuralNet):
+        return _SavedNet(obj)
+    return _UNCHANGED
+
+
+def _stand_in_to_net(obj: Any) -> Any:
+    return obj.restore() if isinstance(obj, _SavedNet) else _UNCHANGED
+
+
+# --------------------------------------------------------------------------- #
+# Saving
+# --------------------------------------------------------------------------- #
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays made JSON-serialisable."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _zip_member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+def save_model(
+    model: Any, path: str | os.PathLike, *, training_summary: dict | None = None
+) -> None:
     """Save a fitted model with the versions that made it, atomically.
+
+    The file is a zip archive of a JSON header and the model in the skops
+    format (see the module docstring): loading it runs no code from the file.
 
     Parameters
     ----------
     model : fitted estimator
-    path : str or Path
-        Destination file; its folder must exist.
+        A :class:`~blurkit.BlurDetector` or any estimator built from
+        scikit-learn's and blurkit's estimators, including
+        :class:`~blurkit.BlurNetClassifier` and the hybrid.
+    path : str or path-like
+        Destination file; its folder must exist. An existing file is replaced
+        only once the new one is complete.
     training_summary : dict, default=None
-        What the model was trained on (images, classes, image sizes);
-        defaults to ``model.training_summary_`` when the model has one.
+        What the model was trained on (images, classes, image sizes), stored
+        with the model and, in JSON types, in the header; defaults to
+        ``model.training_summary_`` when the model has one.
 
-    Notes
-    -----
-    The file is a joblib pickle. Loading a pickle can run code: load only
-    model files you trust (yours, or your team's).
+    Raises
+    ------
+    ValueError
+        If the model holds an object that the safe format cannot store or
+        that :func:`load_model` would not trust (a custom scorer or
+        estimator, a torch module outside a BlurNetClassifier); the message
+        names its type. Nothing is written.
+    BlurkitInputError
+        If the folder is missing or the file cannot be written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from blurkit import LaplacianVariance, load_model, save_model
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.blurkit")
+    >>> save_model(LaplacianVariance().fit(np.zeros((2, 16, 16))), path)
+    >>> model, info = load_model(path)
+    >>> type(model).__name__, info["format_version"]
+    ('LaplacianVariance', 2)
     """
+    import skops.io as sio
+
     path = Path(path)
-    if not path.parent.is_dir():
-        raise BlurkitInputError(f"{path}: folder {path.parent} does not exist.")
     if training_summary is None:
         training_summary = getattr(model, "training_summary_", None)
-    payload = {
+    # The summary goes in the skops part too, where its types survive (JSON
+    # would turn the integer class labels into strings).
+    try:
+        stored = {
+            "model": _map_objects(model, _net_to_stand_in, {}),
+            "training_summary": training_summary,
+        }
+        data = sio.dumps(stored)
+    except Exception as exc:
+        raise ValueError(
+            f"{path}: cannot save this model in blurkit's safe format "
+            f"({type(exc).__name__}: {_one_line(exc)})"
+        ) from exc
+    _check_trusted(
+        sio.get_untrusted_types(data=data),
+        what=f"{path}: cannot save",
+        error=ValueError,
+    )
+    header = {
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
         "versions": _versions(),
-        "training_summary": training_summary,
-        "model": model,
+        "model_class": _qualified_name(type(model)),
+        "training_summary": _jsonable(training_summary),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        _zip_member(
+            archive,
+            _HEADER_MEMBER,
+            (json.dumps(header, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+        )
+        _zip_member(archive, _MODEL_MEMBER, data)
+    with _atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+def _check_trusted(untrusted: list[str], *, what: str, error=BlurkitInputError):
+    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unknown:
+        raise error(
+            f"{what}: the model holds types that blurkit does not trust: "
+            f"{', '.join(unknown)}; a blurkit model holds only scikit-learn's "
+            "and blurkit's estimators"
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Loading
+# --------------------------------------------------------------------------- #
+
+
+# Pickle opcodes that push a string or an integer (not memo or frame sizes).
+_PICKLE_VALUE_OPS = {
+    "SHORT_BINUNICODE",
+    "BINUNICODE",
+    "BINUNICODE8",
+    "UNICODE",
+    "BININT",
+    "BININT1",
+    "BININT2",
+    "INT",
+    "LONG1",
+}
+
+
+def _pickle_header(path: Path) -> dict | None:
+    """The header of a format-1 model (a joblib pickle), read without unpickling.
+
+    ``pickletools`` only parses the opcodes; nothing is built or run. Returns
+    None when the file is not a pickle starting with blurkit's header.
+    """
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if not head.startswith(b"\x80"):
+        return None
+    values: list[Any] = []
     try:
-        joblib.dump(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for opcode, arg, _ in pickletools.genops(io.BytesIO(head)):
+            if opcode.name in _PICKLE_VALUE_OPS:
+                values.append(arg)
+            if len(values) > 64:
+                break
+    except Exception:  # noqa: S110 - a cut-off or odd stream ends the scan
+        pass
+    if values[:2] != ["format", _FORMAT]:
+        return {}
+    header: dict[str, Any] = {}
+    for key, offset in (("format_version", 1), ("blurkit", 1)):
+        if key in values[:-1]:
+            header[key] = values[values.index(key) + offset]
+    return header
+
+
+def _load_pickle(path: Path) -> tuple[Any, dict]:
+    import joblib
+
+    try:
+        payload = joblib.load(path)
+    except Exception as exc:
+        raise BlurkitInputError(
+            f"{path}: cannot read this pickle ({type(exc).__name__}: {_one_line(exc)})"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise BlurkitInputError(f"{path}: a pickle, but not a blurkit model file")
+    info = {
+        "format_version": payload.get("format_version"),
+        "versions": payload.get("versions"),
+        "training_summary": payload.get("training_summary"),
+    }
+    return payload["model"], info
+
+
+def _read_archive(path: Path) -> tuple[dict, bytes]:
+    """Header and skops bytes of a model file; BlurkitInputError otherwise."""
+    not_ours = (
+        f"{path}: not a blurkit model file; expected a file written by "
+        "`blurkit train` or blurkit.save_model"
+    )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if _HEADER_MEMBER not in names:
+                if "schema.json" in names:
+                    raise BlurkitInputError(
+                        f"{path}: a skops file, not a blurkit model file; "
+                        "blurkit reads files written by blurkit.save_model"
+                    )
+                raise BlurkitInputError(
+                    f"{not_ours} (a zip archive without {_HEADER_MEMBER})"
+                )
+            header = json.loads(archive.read(_HEADER_MEMBER).decode("utf-8"))
+            if not isinstance(header, dict) or header.get("format") != _FORMAT:
+                raise BlurkitInputError(
+                    f"{not_ours} ({_HEADER_MEMBER} does not say format {_FORMAT!r})"
+                )
+            _check_format_version(path, header)
+            if _MODEL_MEMBER not in names:
+                raise BlurkitInputError(
+                    f"{path}: damaged blurkit model file: {_MODEL_MEMBER} is missing"
+                )
+            data = archive.read(_MODEL_MEMBER)
+    except BlurkitInputError:
         raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        # ValueError includes JSON and UTF-8 decoding errors.
+        raise BlurkitInputError(
+            f"{path}: damaged blurkit model file ({type(exc).__name__}: "
+            f"{_one_line(exc)})"
+        ) from exc
+    except OSError as exc:
+        raise BlurkitInputError(f"{path}: cannot read ({_one_line(exc)})") from exc
+    return header, data
 
 
-def load_model(path):
-    """Load a model saved by :func:`save_model`.
+def _check_format_version(path: Path, header: dict) -> None:
+    version = header.get("format_version")
+    if version == _FORMAT_VERSION:
+        return
+    versions = header.get("versions")
+    saved_by = versions.get("blurkit") if isinstance(versions, dict) else None
+    from . import __version__
+
+    made = (
+        f"made by blurkit {saved_by or '(unknown version)'} in model format {version}"
+    )
+    if isinstance(version, int) and version > _FORMAT_VERSION:
+        advice = "upgrade blurkit to load it"
+    else:
+        advice = "retrain it with `blurkit train`"
+    raise BlurkitInputError(
+        f"{path}: {made}; this blurkit ({__version__}) reads model format "
+        f"{_FORMAT_VERSION} only: {advice}"
+    )
+
+
+def load_model(
+    path: str | os.PathLike, *, trust_pickle: bool = False
+) -> tuple[Any, dict]:
+    """Load a model saved by :func:`save_model`, running no code from the file.
 
     Parameters
     ----------
-    path : str or Path
+    path : str or path-like
+        A model file written by :func:`save_model` or ``blurkit train``.
+    trust_pickle : bool, default=False
+        Also load a model of format 1 (a joblib pickle, written by blurkit
+        0.1.0). **Loading a pickle runs code chosen by whoever wrote the
+        file**: only do it for a file you made, then save the model again
+        with :func:`save_model` to get a safe file.
 
     Returns
     -------
     model : fitted estimator
     info : dict
-        ``versions`` (of blurkit, scikit-learn and torch that saved it) and
-        ``training_summary``.
+        ``format_version``, ``versions`` (of blurkit, scikit-learn and torch
+        that saved the model) and ``training_summary``.
 
     Raises
     ------
     BlurkitInputError
-        If the file is missing, is not a blurkit model, or was saved in a
-        format this version cannot read.
+        With a one-line message naming the file, if it is missing, is not a
+        blurkit model, is damaged, was saved in another format version (the
+        message says which blurkit made it and what to do), or holds types
+        that blurkit does not trust (the message names them).
+
+    See Also
+    --------
+    TRUSTED_TYPES : the types, beyond scikit-learn's, that a file may hold.
     """
+    import skops.io as sio
+
     path = Path(path)
+    if not path.exists():
+        raise BlurkitInputError(f"{path}: no such file; expected a blurkit model file")
     if not path.is_file():
-        raise BlurkitInputError(f"{path}: model file not found.")
+        raise BlurkitInputError(f"{path}: not a regular file; expected a model file")
     try:
-        payload = joblib.load(path)
+        is_zip = zipfile.is_zipfile(path)
+        old = None if is_zip else _pickle_header(path)
+    except OSError as exc:
+        raise BlurkitInputError(f"{path}: cannot read ({_one_line(exc)})") from exc
+    if old is not None:
+        if trust_pickle:
+            return _load_pickle(path)
+        if not old:
+            raise BlurkitInputError(
+                f"{path}: a pickle file, not a blurkit model file; blurkit does not "
+                "load pickles, since loading one can run code"
+            )
+        raise BlurkitInputError(
+            f"{path}: made by blurkit {old.get('blurkit', '0.1.0 or earlier')} in "
+            f"model format {old.get('format_version', 1)} (a pickle, which can run "
+            f"code when loaded); this blurkit reads model format {_FORMAT_VERSION} "
+            "only: retrain it with `blurkit train`, or if you made the file "
+            "yourself, convert it with blurkit.load_model(path, trust_pickle=True) "
+            "then blurkit.save_model"
+        )
+    if not is_zip:
+        raise BlurkitInputError(
+            f"{path}: not a blurkit model file; expected a file written by "
+            "`blurkit train` or blurkit.save_model"
+        )
+    header, data = _read_archive(path)
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:
         raise BlurkitInputError(
-            f"{path}: not a blurkit model file ({type(exc).__name__})."
-        ) from None
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        raise BlurkitInputError(f"{path}: not a blurkit model file.")
-    if payload.get("format_version") != _FORMAT_VERSION:
-        saved_by = payload.get("versions", {}).get("blurkit", "an unknown version")
+            f"{path}: damaged blurkit model file ({type(exc).__name__}: "
+            f"{_one_line(exc)})"
+        ) from exc
+    _check_trusted(untrusted, what=f"{path}: refusing to load")
+    try:
+        stored = sio.loads(data, trusted=list(TRUSTED_TYPES))
+        model = _map_objects(stored["model"], _stand_in_to_net, {})
+        training_summary = stored.get("training_summary")
+    except Exception as exc:
         raise BlurkitInputError(
-            f"{path}: model saved by blurkit {saved_by} in format "
-            f"{payload.get('format_version')}; this blurkit reads format "
-            f"{_FORMAT_VERSION}. Retrain it with `blurkit train`."
-        )
-    info = {k: payload.get(k) for k in ("versions", "training_summary")}
-    return payload["model"], info
+            f"{path}: damaged blurkit model file ({type(exc).__name__}: "
+            f"{_one_line(exc)})"
+        ) from exc
+    info = {
+        "format_version": header["format_version"],
+        "versions": header.get("versions"),
+        "training_summary": training_summary,
+    }
+    return model, info

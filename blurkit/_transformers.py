@@ -13,10 +13,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._metrics import (
-    band_power_profile_stack,
+    _band_power_profile,
+    _noise_std,
     highfreq_energy_ratio_stack,
     laplacian_variance_stack,
-    noise_std_stack,
 )
 from ._validation import check_images, group_by_shape
 
@@ -305,8 +305,9 @@ class SharpnessFeatures(_ImageFeatures):
 
     def _features(self, stack):
         n_orientations = int(self.n_orientations)
-        noise = noise_std_stack(stack) ** 2
-        power = band_power_profile_stack(stack, self.band_edges, n_orientations)
+        # check_images has validated the stack: skip the metrics' checks.
+        noise = _noise_std(stack) ** 2
+        power = _band_power_profile(stack, self.band_edges, n_orientations)
         # Cells with no frequency of the grid (tiny images) hold no detail.
         power = np.nan_to_num(power, nan=0.0)
         reference = power[:, 0].mean(axis=1)

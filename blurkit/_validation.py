@@ -9,7 +9,18 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
-__all__ = ["check_images", "group_by_shape"]
+from ._metrics import check_magnitude
+
+__all__ = ["MIN_IMAGE_SIZE", "check_image_size", "check_images", "group_by_shape"]
+
+MIN_IMAGE_SIZE = 16
+"""Smallest height and width, in pixels, of an image blurkit's models judge.
+
+Below it the image's spectrum has no frequency in the reference band of
+:class:`~blurkit.SharpnessFeatures` (0.05 to 0.15 of the Nyquist frequency,
+whose lowest non-zero frequency on an ``n``-pixel side is ``2 / n``), so
+every image reads as holding no detail and the prediction means nothing.
+"""
 
 
 def _square_side(n_pixels: int) -> int | None:
@@ -56,9 +67,17 @@ def check_images(X, *, image_shape=None, estimator=None, reset=True):
     ------
     ValueError
         For an empty batch, images with no pixels, non-numeric, sparse or
-        complex input, NaN or infinite values, or a table whose rows do not
-        match ``image_shape``.
+        complex input, NaN or infinite values, values of magnitude above
+        :data:`blurkit._metrics.MAX_ABS_VALUE` (1e100, whose squares
+        overflow), or a table whose rows do not match ``image_shape``.
     """
+    images = _check_images(X, image_shape=image_shape, estimator=estimator, reset=reset)
+    for image in images:
+        check_magnitude(image)
+    return images
+
+
+def _check_images(X, *, image_shape, estimator, reset):
     if _is_image_list(X):
         images = [
             check_array(image, dtype=np.float64, input_name=f"image {i}")
@@ -93,6 +112,33 @@ def check_images(X, *, image_shape=None, estimator=None, reset=True):
         side = _square_side(X.shape[1])
         shape = (side, side) if side else (1, X.shape[1])
     return list(X.reshape(len(X), *shape))
+
+
+def check_image_size(images, *, min_size=MIN_IMAGE_SIZE, names=None):
+    """Raise a ValueError if an image is smaller than ``min_size`` on a side.
+
+    Parameters
+    ----------
+    images : list of ndarray
+        2-D images, as returned by :func:`check_images`.
+    min_size : int, default=MIN_IMAGE_SIZE
+        Smallest accepted height and width.
+    names : sequence of str, default=None
+        What to call each image in the message (e.g. its file); by default
+        ``image <position>``.
+
+    Raises
+    ------
+    ValueError
+        Naming the first image that is too small, its shape and the minimum.
+    """
+    for i, image in enumerate(images):
+        if min(image.shape) < min_size:
+            name = f"image {i}" if names is None else names[i]
+            raise ValueError(
+                f"{name} is {image.shape[0]}x{image.shape[1]} pixels; blurkit "
+                f"needs at least {min_size}x{min_size} pixels to judge sharpness"
+            )
 
 
 def group_by_shape(images) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -6,13 +6,27 @@ files. The CLI and ``examples/run.py`` only parse arguments and call these.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sys
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
+from joblib import effective_n_jobs
 
-from ._io import iter_image_batches, list_images, load_dataset, write_predictions
+from ._io import (
+    BlurkitInputError,
+    check_writable,
+    list_images,
+    load_dataset,
+    read_image,
+    write_predictions,
+)
 from ._models import BlurDetector, cv_results_table, make_model_search
+from ._validation import check_image_size
 
 __all__ = ["predict_files", "train_detector"]
 
@@ -58,6 +72,13 @@ def train_detector(
     """
     start = time.perf_counter()
     dataset = load_dataset(data_dir)
+    counts = {label: int(np.sum(dataset.labels == label)) for label in (0, 1)}
+    if isinstance(cv, int) and min(counts.values()) < cv:
+        raise BlurkitInputError(
+            f"{Path(data_dir) / 'subjects.tsv'}: {counts[1]} sharp and "
+            f"{counts[0]} blurred images; {cv}-fold cross-validation needs at "
+            f"least {cv} of each"
+        )
     _say(
         f"Loaded {len(dataset.labels)} images from {data_dir} "
         f"({int(np.sum(dataset.labels == 1))} sharp, "
@@ -95,10 +116,16 @@ def predict_files(
     pixel_spacing=None,
     batch_size=256,
     n_jobs=2,
+    scheduler=None,
     on_error="raise",
     log=sys.stderr,
 ):
     """Predict image files and write the challenge TSV, streaming in batches.
+
+    The files are cut into chunks of ``batch_size``; each chunk is read and
+    predicted as one task, by ``n_jobs`` threads or by the workers of a Dask
+    cluster. Only a few chunks are in memory at a time, whatever the number
+    of files, and the rows come out in input order either way.
 
     Parameters
     ----------
@@ -117,9 +144,16 @@ def predict_files(
     pixel_spacing : float, default=None
         Pixel size in mm for ``Sigma_mm``; None uses the model's.
     batch_size : int, default=256
-        Images decoded and predicted at a time; memory stays bounded by it.
+        Images read and predicted per task; memory stays bounded by it.
     n_jobs : int, default=2
-        Decoding threads.
+        Threads that read and predict chunks, when ``scheduler`` is None
+        (``-1``: one per processor).
+    scheduler : None, "local", str or distributed.Client, default=None
+        None runs in this process. Otherwise the chunks run on a Dask
+        cluster (see :func:`blurkit._dask.dask_client`): ``"local"`` starts
+        a two-worker cluster on this machine, any other string is the address
+        of a running scheduler, whose workers must be able to read the files
+        at the same paths. The model is sent to each worker once.
     on_error : {"raise", "skip"}, default="raise"
         Unreadable files stop the run, or are skipped and returned.
     log : file-like or None, default=sys.stderr
@@ -130,31 +164,52 @@ def predict_files(
     skipped : list of (str, str)
         Path and message of each unreadable file skipped.
     """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
     entries = list_images(inputs)
+    # Fail now rather than after predicting every image.
+    check_writable(output)
     subjects = [subject for subject, _ in entries]
-    paths = [path for _, path in entries]
+    paths = [str(path) for _, path in entries]
     n = len(paths)
+    starts = range(0, n, batch_size)
+    chunks = [paths[start : start + batch_size] for start in starts]
+    task = functools.partial(predict_chunk, sigma=sigma, skip_errors=on_error == "skip")
     labels = np.zeros(n, dtype=np.int64)
     proba = np.full(n, np.nan)
     sigmas = np.full(n, np.nan)
     done = np.zeros(n, dtype=bool)
     skipped = []
     classes = np.asarray(model.classes_)
+    sharp = list(classes).index(1)
     show_progress = n > batch_size
-    for indices, images, errors in iter_image_batches(
-        paths, batch_size=batch_size, n_jobs=n_jobs, on_error=on_error
-    ):
-        skipped += [(str(paths[i]), message) for i, message in errors]
-        if len(indices):
-            p = model.predict_proba(images)
-            labels[indices] = classes[np.argmax(p, axis=1)]
-            proba[indices] = p[:, list(classes).index(1)]
-            if sigma:
-                sigmas[indices] = model.predict_sigma(images)
-            done[indices] = True
-        if show_progress:
-            _say(f"Predicted {int(done.sum())}/{n} images", log)
+    if scheduler is None:
+        runner = _map_in_threads(functools.partial(task, model=model), chunks, n_jobs)
+    else:
+        from ._dask import map_on_cluster
+
+        runner = map_on_cluster(scheduler, task, chunks, model=model)
+    with contextlib.closing(runner) as results:
+        for start, (kept, p, s, errors) in zip(starts, results, strict=True):
+            skipped += [(paths[start + i], message) for i, message in errors]
+            indices = start + kept
+            if len(indices):
+                labels[indices] = classes[np.argmax(p, axis=1)]
+                proba[indices] = p[:, sharp]
+                if sigma:
+                    sigmas[indices] = s
+                done[indices] = True
+            if show_progress:
+                _say(f"Predicted {int(done.sum())}/{n} images", log)
     keep = np.flatnonzero(done)
+    if not len(keep) and skipped:
+        raise BlurkitInputError(
+            f"none of the {n} images could be used; the first: {skipped[0][1]}"
+        )
     extra = {}
     if probability:
         extra["Probability"] = proba[keep]
@@ -169,3 +224,80 @@ def predict_files(
         extra_columns=extra or None,
     )
     return skipped
+
+
+def predict_chunk(paths, *, model, sigma=False, skip_errors=False):
+    """Read and predict one chunk of image files.
+
+    The unit of work of :func:`predict_files`, in a thread or on a Dask
+    worker.
+
+    Parameters
+    ----------
+    paths : list of str
+        Image files.
+    model : fitted classifier
+        As in :func:`predict_files`.
+    sigma : bool, default=False
+        Also estimate the blur sigma, in pixels.
+    skip_errors : bool, default=False
+        Skip unreadable files instead of raising.
+
+    Returns
+    -------
+    kept : ndarray of int
+        Positions in ``paths`` of the files read.
+    proba : ndarray of shape (len(kept), n_classes)
+        ``model.predict_proba`` of those images.
+    sigmas : ndarray of shape (len(kept),) or None
+        Their blur sigma in pixels, when ``sigma``.
+    errors : list of (int, str)
+        Position in ``paths`` and message of each file skipped.
+    """
+    kept, images, errors = [], [], []
+    for i, path in enumerate(paths):
+        try:
+            images.append(_read_judgeable(path))
+        except BlurkitInputError as exc:
+            if not skip_errors:
+                raise
+            errors.append((i, str(exc)))
+        else:
+            kept.append(i)
+    if not images:
+        return np.zeros(0, dtype=np.int64), None, None, errors
+    if len({image.shape for image in images}) == 1:
+        images = np.stack(images)
+    proba = model.predict_proba(images)
+    sigmas = model.predict_sigma(images) if sigma else None
+    return np.asarray(kept, dtype=np.int64), proba, sigmas, errors
+
+
+def _read_judgeable(path):
+    """Read an image, refusing one too small for the models to judge."""
+    image = read_image(path)
+    try:
+        check_image_size([image], names=[str(path)])
+    except ValueError as exc:
+        raise BlurkitInputError(str(exc)) from None
+    return image
+
+
+def _map_in_threads(function, chunks, n_jobs):
+    """Yield ``function(chunk)`` in order, ``n_jobs`` chunks at a time.
+
+    At most ``n_jobs + 1`` chunks are submitted ahead, so memory stays
+    bounded; their heavy work (decoding, FFTs, tensors) runs without the GIL.
+    """
+    n_jobs = max(1, effective_n_jobs(n_jobs))
+    pool = ThreadPoolExecutor(max_workers=n_jobs)
+    pending = deque()
+    try:
+        for chunk in chunks:
+            pending.append(pool.submit(function, chunk))
+            if len(pending) > n_jobs:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -23,6 +23,15 @@ def _positive_float(text):
     return value
 
 
+def _slice_choice(text):
+    from ._nifti import parse_slices
+
+    try:
+        return parse_slices(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="blurkit",
@@ -106,12 +115,26 @@ def build_parser():
         metavar="MM",
         help="pixel size in mm for Sigma_mm (default: the model's, 1.5)",
     )
-    predict.add_argument("--batch-size", type=_positive_int, default=256)
+    predict.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=256,
+        help="images read and predicted per task (default: 256)",
+    )
     predict.add_argument(
         "--n-jobs",
         type=_positive_int,
         default=2,
-        help="image decoding threads (default: 2)",
+        help="threads that read and predict (default: 2)",
+    )
+    predict.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="spread reading and prediction over a Dask cluster: the address "
+        "of its scheduler (tcp://host:8786; the workers must see the files at "
+        "the same paths), or 'local' to start two worker processes on this "
+        "machine (needs blurkit[dask])",
     )
     predict.add_argument(
         "--on-error",
@@ -123,16 +146,60 @@ def build_parser():
     predict.add_argument(
         "-q", "--quiet", action="store_true", help="no progress output"
     )
+    volumes = predict.add_argument_group(
+        "NIfTI volumes (.nii, .nii.gz)",
+        "A volume is read in RAS+ orientation, scaled to [0, 1] by its 99.5th "
+        "percentile and cut into coronal slices oriented like the challenge "
+        "PNGs (1.5 mm MNI grid, 121x145x121). By default its challenge slice "
+        "is predicted (coronal index 72, y = -18 mm). The subject is the BIDS "
+        "sub-<label> of the file name when it has one.",
+    )
+    slices = volumes.add_mutually_exclusive_group()
+    slices.add_argument(
+        "--slice",
+        type=int,
+        metavar="INDEX",
+        help="predict this coronal slice (index along the second axis)",
+    )
+    slices.add_argument(
+        "--slices",
+        type=_slice_choice,
+        metavar="START:STOP",
+        help="predict the coronal slices START..STOP-1 of each volume and label "
+        "the volume by their mean probability of being sharp",
+    )
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a model on a labelled challenge-layout folder",
+        description="Print accuracy, balanced accuracy, ROC AUC and the confusion "
+        "matrix of a model on a folder holding subjects.tsv (Subject<TAB>Label) "
+        "and the images; optionally write an HTML report.",
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="model saved by blurkit train")
+    evaluate.add_argument(
+        "data_dir", metavar="DATA_DIR", help="labelled challenge-layout folder"
+    )
+    evaluate.add_argument(
+        "--report",
+        metavar="REPORT.html",
+        help="write a self-contained HTML report (plots and thumbnails of the "
+        "misclassified and least confident images embedded; opens offline)",
+    )
+    evaluate.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress output"
+    )
     return parser
 
 
 def _train(args):
+    from ._io import check_writable
     from ._persistence import save_model
     from ._workflow import train_detector
 
     output = Path(args.output)
-    if not output.parent.is_dir():
-        raise ValueError(f"{output}: folder {output.parent} does not exist.")
+    # Fail now rather than after training.
+    check_writable(output)
     detector = train_detector(
         args.data_dir,
         family=args.model,
@@ -153,23 +220,72 @@ def _predict(args):
     model, _ = load_model(args.model)
     if args.sigma and not hasattr(model, "predict_sigma"):
         raise ValueError(f"{args.model}: this model has no blur-sigma estimate.")
-    skipped = predict_files(
-        model,
-        args.inputs,
-        args.output,
-        probability=args.proba,
-        sigma=args.sigma,
-        pixel_spacing=args.pixel_spacing,
-        batch_size=args.batch_size,
-        n_jobs=args.n_jobs,
-        on_error="skip" if args.on_error == "skip" else "raise",
-        log=None if args.quiet else sys.stderr,
-    )
+    if args.slice is not None or args.slices is not None:
+        skipped = _predict_volumes(model, args)
+    else:
+        skipped = predict_files(
+            model,
+            args.inputs,
+            args.output,
+            probability=args.proba,
+            sigma=args.sigma,
+            pixel_spacing=args.pixel_spacing,
+            batch_size=args.batch_size,
+            n_jobs=args.n_jobs,
+            scheduler=args.scheduler,
+            on_error="skip" if args.on_error == "skip" else "raise",
+            log=None if args.quiet else sys.stderr,
+        )
     for path, message in skipped:
         print(f"blurkit: skipped {path}: {message}", file=sys.stderr)
     if not args.quiet:
         print(f"Wrote {args.output}", file=sys.stderr)
     return 3 if skipped else 0
+
+
+def _predict_volumes(model, args):
+    from ._nifti import predict_volumes
+
+    if getattr(args, "scheduler", None) is not None:
+        raise ValueError(
+            "--slice/--slices read volumes on this machine; drop --scheduler"
+        )
+    return predict_volumes(
+        model,
+        args.inputs,
+        args.output,
+        slices=args.slice if args.slices is None else args.slices,
+        probability=args.proba,
+        sigma=args.sigma,
+        pixel_spacing=args.pixel_spacing,
+        on_error="skip" if args.on_error == "skip" else "raise",
+        log=None if args.quiet else sys.stderr,
+    )
+
+
+def _evaluate(args):
+    from ._io import check_writable, load_dataset
+    from ._persistence import load_model
+    from ._report import evaluate, format_metrics, model_details, write_report
+
+    report = None if args.report is None else Path(args.report)
+    if report is not None:
+        # Fail now rather than after evaluating.
+        check_writable(report)
+    model, info = load_model(args.model)
+    dataset = load_dataset(args.data_dir)
+    results = evaluate(model, dataset.images, dataset.labels, dataset.subjects)
+    print(format_metrics(results))
+    if report is not None:
+        details = {
+            "Model file": str(args.model),
+            "Data": str(args.data_dir),
+            **model_details(model, info),
+        }
+        write_report(report, results, dataset.images, details=details)
+        if not args.quiet:
+            print(f"Wrote {report}", file=sys.stderr)
+    return 0
 
 
 def main(argv=None):
@@ -180,10 +296,19 @@ def main(argv=None):
     """
     args = build_parser().parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict}[args.command](args)
-    except (ValueError, OSError) as exc:
+        commands = {"train": _train, "predict": _predict, "evaluate": _evaluate}
+        return commands[args.command](args)
+    except (ValueError, OSError, ImportError) as exc:
+        # ImportError: an optional dependency (dask for --scheduler) is missing.
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"blurkit: error: {message}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(
+            "blurkit: error: out of memory; try a smaller --batch-size or "
+            "smaller images",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("blurkit: interrupted", file=sys.stderr)

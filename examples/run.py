@@ -3,12 +3,18 @@
 Usage::
 
     python examples/run.py [--data DIR] [--output FILE] [--model FAMILY]
+                           [--report REPORT]
 
 DIR defaults to ``data`` (the embedded demo set); FILE to ``output.tsv`` in the
 current folder. The model is chosen by cross-validated model selection among
 blurkit's families (see ``blurkit.make_model_search``) and the CV table is
 printed. With ``--data ../shared/data`` (the OASIS challenge images) the output
 reproduces ``validation/subjects.tsv`` line for line.
+
+It also writes the evaluation report of the validation set, a self-contained
+HTML page (metrics, confusion matrix, ROC and reliability curves, feature
+distributions, thumbnails of the misclassified and least confident images):
+REPORT, by default ``report.html`` next to FILE.
 """
 
 import argparse
@@ -18,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 import blurkit
+from blurkit._io import check_writable
+from blurkit._report import evaluate, model_details, write_report
 from blurkit._workflow import predict_files, train_detector
 
 
@@ -34,21 +42,36 @@ def main(argv=None):
         help="model families that compete (default: auto, all three)",
     )
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--report",
+        default=None,
+        help="HTML report of the validation set (default: report.html next to "
+        "the output TSV)",
+    )
     args = parser.parse_args(argv)
 
     data = Path(args.data)
+    report = Path(args.report or Path(args.output).with_name("report.html"))
     try:
+        check_writable(report)
         detector = train_detector(
             data / "train", family=args.model, random_state=args.random_state
         )
         predict_files(detector, [data / "validation"], args.output)
         truth = blurkit.read_subjects_tsv(data / "validation" / "subjects.tsv")
+        validation = blurkit.load_dataset(data / "validation")
+        results = evaluate(
+            detector, validation.images, validation.labels, validation.subjects
+        )
+        details = {"Data": str(data / "validation"), **model_details(detector)}
+        write_report(report, results, validation.images, details=details)
     except (ValueError, OSError) as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 1
     predicted = blurkit.read_subjects_tsv(args.output)
     accuracy = np.mean(predicted.Label.to_numpy() == truth.Label.to_numpy())
     print(f"Wrote {args.output}: validation accuracy {accuracy:.3f}")
+    print(f"Wrote {report}: the evaluation report of the validation set")
     return 0
 
 

@@ -587,7 +587,8 @@ def test_list_images_folder_sorted_by_name(tmp_path):
     _touch_images(tmp_path, ["notes.txt", ".hidden.png", "g.nii.gz"])
     (tmp_path / "sub.png").mkdir()
     pairs = list_images([tmp_path])
-    assert [s for s, _ in pairs] == ["a", "b", "c", "d", "e", "f"]
+    # NIfTI volumes are images too (one slice each, see blurkit._nifti).
+    assert [s for s, _ in pairs] == ["a", "b", "c", "d", "e", "f", "g"]
     assert pairs[0][1] == tmp_path / "a.PNG"
     assert all(isinstance(p, Path) for _, p in pairs)
 
