@@ -136,13 +136,22 @@ def _check_labels(y) -> np.ndarray:
 
 
 def _as_float32_stack(X) -> np.ndarray:
+    """Stack training images; other sizes are centre-padded or cropped.
+
+    Images of sizes other than the most common one are zero-padded or
+    centre-cropped to it, without interpolation, which keeps their sharpness:
+    size-changing augmentation (``resize_canvas``) can then train the CNN too.
+    """
     images = check_images(X)
-    shapes = {image.shape for image in images}
-    if len(shapes) > 1:
-        raise ValueError(
-            "Training needs images of a single size; got shapes "
-            f"{sorted(shapes)}. Resize or crop them to a common shape first."
-        )
+    shapes = [image.shape for image in images]
+    if len(set(shapes)) > 1:
+        from ._degrade import resize_canvas
+
+        common = max(set(shapes), key=shapes.count)
+        images = [
+            image if image.shape == common else resize_canvas(image, common)
+            for image in images
+        ]
     return np.stack(images).astype(np.float32, copy=False)
 
 
@@ -216,8 +225,10 @@ class BlurNetClassifier(NeuralNetClassifier):
     -----
     ``X`` is a float array of shape (n, H, W) (float64 is cast to float32), a
     list of 2-D images or, as elsewhere in blurkit, a 2-D array with one
-    flattened square image per row. Training needs images of a single size,
-    but prediction accepts a list of images of different sizes: the images are
+    flattened square image per row. For training, images of a size other than
+    the most common one are centre-padded with zeros or centre-cropped to it
+    (no interpolation, so their sharpness is kept). Prediction accepts a list
+    of images of different sizes as they are: the images are
     grouped by shape, each group goes through the network as one stack, and
     the results are put back in input order.
 

@@ -68,6 +68,7 @@ TRUSTED_TYPES = (
     "blurkit._augment.DegradationAugmenter",
     "blurkit._models.BlurDetector",
     "blurkit._models.degraded_accuracy",
+    "blurkit._models._log_odds",
     "blurkit._sigma.BlurSigmaRegressor",
     "blurkit._transformers.FFTSharpness",
     "blurkit._transformers.LaplacianVariance",

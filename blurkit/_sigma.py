@@ -8,6 +8,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d
+from threadpoolctl import threadpool_limits
 
 from ._degrade import add_noise, gaussian_blur
 from ._transformers import SharpnessFeatures
@@ -21,6 +22,12 @@ SIGMA_BAND_EDGES = (
     0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7,
     0.8, 1.0,
 )  # fmt: skip
+
+
+def _one_openmp_thread():
+    # Gradient boosting on a few thousand rows gains nothing from OpenMP
+    # threads, and on a busy machine they can slow a fit a hundredfold.
+    return threadpool_limits(1, user_api="openmp")
 
 
 def make_sigma_training_set(
@@ -127,7 +134,9 @@ class BlurSigmaRegressor(RegressorMixin, BaseEstimator):
                 learning_rate=self.learning_rate,
                 random_state=self.random_state,
             ),
-        ).fit(images, y)
+        )
+        with _one_openmp_thread():
+            self.model_.fit(images, y)
         return self
 
     def predict(self, X):
@@ -143,7 +152,9 @@ class BlurSigmaRegressor(RegressorMixin, BaseEstimator):
         ndarray of shape (n,)
         """
         check_is_fitted(self)
-        return np.maximum(self.model_.predict(check_images(X)), 0.0)
+        images = check_images(X)
+        with _one_openmp_thread():
+            return np.maximum(self.model_.predict(images), 0.0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

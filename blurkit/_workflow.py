@@ -25,7 +25,12 @@ from ._io import (
     read_image,
     write_predictions,
 )
-from ._models import BlurDetector, cv_results_table, make_model_search
+from ._models import (
+    BlurDetector,
+    _describe_candidate,
+    cv_results_table,
+    make_model_search,
+)
 from ._validation import check_image_size
 
 __all__ = ["predict_files", "train_detector"]
@@ -100,7 +105,8 @@ def train_detector(
     _say("Cross-validation (score: accuracy on held-out and degraded images):", log)
     _say(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), log)
     _say(
-        f"Best: {table.candidate[0]} (trained in {time.perf_counter() - start:.1f} s)",
+        f"Best: {_describe_candidate(detector.classifier_.best_params_)} "
+        f"(trained in {time.perf_counter() - start:.1f} s)",
         log,
     )
     return detector

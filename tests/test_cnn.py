@@ -102,11 +102,12 @@ def test_float64_and_list_input_match_float32(fitted, data):
     np.testing.assert_allclose(fitted.predict_proba(list(X)), proba)
 
 
-def test_fit_rejects_mixed_sizes(data):
+def test_fit_pads_or_crops_other_sizes_to_the_common_one(data):
     X, y = data
-    images = list(X[:-1]) + [np.zeros((40, 48), dtype=np.float32)]
-    with pytest.raises(ValueError, match="single size"):
-        tiny_net().fit(images, y)
+    padded = np.pad(X[-1], ((4, 4), (8, 8)))
+    mixed = tiny_net().fit(list(X[:-1]) + [padded], y)
+    same = tiny_net().fit(list(X[:-1]) + [padded[4:-4, 8:-8]], y)
+    np.testing.assert_allclose(mixed.predict_proba(X), same.predict_proba(X))
 
 
 def test_fit_rejects_non_binary_y(data):

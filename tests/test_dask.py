@@ -20,6 +20,7 @@ from blurkit._dask import dask_client  # noqa: E402
 from blurkit._io import BlurkitInputError, load_dataset  # noqa: E402
 from blurkit._models import BlurDetector, make_feature_pipeline  # noqa: E402
 from blurkit._persistence import save_model  # noqa: E402
+from blurkit._sigma import BlurSigmaRegressor  # noqa: E402
 from blurkit._workflow import predict_files  # noqa: E402
 from blurkit.cli import main  # noqa: E402
 
@@ -37,9 +38,12 @@ def demo():
 
 @pytest.fixture(scope="module")
 def detector(demo):
-    return BlurDetector(classifier=make_feature_pipeline(), random_state=0).fit(
-        demo.images[:40], demo.labels[:40]
-    )
+    # A small sigma regressor: what is tested is where the work runs.
+    return BlurDetector(
+        classifier=make_feature_pipeline(),
+        sigma_estimator=BlurSigmaRegressor(max_iter=20, random_state=0),
+        random_state=0,
+    ).fit(demo.images[:24], demo.labels[:24])
 
 
 @pytest.fixture
