@@ -29,7 +29,6 @@ __all__ = [
     "BlurDetector",
     "cv_results_table",
     "degraded_accuracy",
-    "make_augmenter",
     "make_classifier",
     "make_feature_pipeline",
     "make_hybrid",
@@ -124,27 +123,6 @@ def make_hybrid(*, random_state=None, cnn_params=None):
     )
 
 
-def make_augmenter(family="features", *, n_copies=None, random_state=None):
-    """The degradation augmenter used for a model family.
-
-    Parameters
-    ----------
-    family : {"features", "cnn", "hybrid"}, default="features"
-    n_copies : int, default=None
-        Degraded copies per training image; None means 4 for the features
-        family and 1 for the others, whose training time grows with the
-        number of images.
-    random_state : int or None, default=None
-
-    Returns
-    -------
-    DegradationAugmenter
-    """
-    if n_copies is None:
-        n_copies = 4 if family == "features" else 1
-    return DegradationAugmenter(n_copies=n_copies, random_state=random_state)
-
-
 def make_classifier(family="features", *, augment=True, random_state=None):
     """One model family, optionally trained on degraded copies of its data.
 
@@ -176,7 +154,7 @@ def make_classifier(family="features", *, augment=True, random_state=None):
         return model
     return AugmentedClassifier(
         model,
-        augmenter=make_augmenter(family, random_state=random_state),
+        augmenter=DegradationAugmenter(n_copies=4, random_state=random_state),
         random_state=random_state,
     )
 
@@ -217,7 +195,6 @@ def default_param_grid(family="auto", *, random_state=None):
                     "estimator": [
                         _make_cnn(random_state=random_state, **_SEARCH_CNN_PARAMS)
                     ],
-                    "augmenter": [make_augmenter("cnn", random_state=random_state)],
                     "estimator__module__n_filters": [4, 8],
                 }
             )
@@ -229,7 +206,6 @@ def default_param_grid(family="auto", *, random_state=None):
                             random_state=random_state, cnn_params=_SEARCH_CNN_PARAMS
                         )
                     ],
-                    "augmenter": [make_augmenter("hybrid", random_state=random_state)],
                 }
             )
         else:
