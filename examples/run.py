@@ -43,6 +43,13 @@ def main(argv=None):
     )
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="parallel fits of the model search (default: one at a time; on two "
+        "cores, two CNN fits at once are slower than one after the other)",
+    )
+    parser.add_argument(
         "--report",
         default=None,
         help="HTML report of the validation set (default: report.html next to "
@@ -55,7 +62,10 @@ def main(argv=None):
     try:
         check_writable(report)
         detector = train_detector(
-            data / "train", family=args.model, random_state=args.random_state
+            data / "train",
+            family=args.model,
+            random_state=args.random_state,
+            n_jobs=args.n_jobs,
         )
         predict_files(detector, [data / "validation"], args.output)
         truth = blurkit.read_subjects_tsv(data / "validation" / "subjects.tsv")
