@@ -968,3 +968,65 @@ def _format_predictions(
     rows = ["\t".join(header)]
     rows.extend("\t".join(row) for row in zip(*cells, strict=True))
     return "\n".join(rows) + "\n"
+
+
+def write_prediction_results(
+    output,
+    subjects,
+    labels,
+    done,
+    skipped,
+    *,
+    what="images",
+    probability=None,
+    sigma=None,
+    pixel_spacing=1.5,
+):
+    """Write the predictions of the inputs marked ``done``, atomically.
+
+    Shared end of streaming prediction over images and volumes.
+
+    Parameters
+    ----------
+    output : str or path-like
+        TSV to write.
+    subjects : sequence of str
+        Subject of every input, predicted or not.
+    labels : ndarray of int
+        Label of every input (ignored where not ``done``).
+    done : ndarray of bool
+        Which inputs were predicted.
+    skipped : list of (str, str)
+        Inputs that could not be read, with their messages.
+    what : str, default="images"
+        What the inputs are, for the error message.
+    probability : ndarray or None, default=None
+        Probability of sharp per input; written as ``Probability`` if given.
+    sigma : ndarray or None, default=None
+        Blur sigma in pixels per input; written as ``Sigma_px`` and
+        ``Sigma_mm`` (times ``pixel_spacing``) if given.
+    pixel_spacing : float, default=1.5
+        Pixel size in mm.
+
+    Raises
+    ------
+    BlurkitInputError
+        If no input at all could be predicted.
+    """
+    keep = np.flatnonzero(done)
+    if not len(keep) and skipped:
+        raise BlurkitInputError(
+            f"none of the {len(done)} {what} could be used; the first: {skipped[0][1]}"
+        )
+    extra = {}
+    if probability is not None:
+        extra["Probability"] = probability[keep]
+    if sigma is not None:
+        extra["Sigma_px"] = sigma[keep]
+        extra["Sigma_mm"] = sigma[keep] * pixel_spacing
+    write_predictions(
+        output,
+        [subjects[i] for i in keep],
+        labels[keep],
+        extra_columns=extra or None,
+    )

@@ -28,7 +28,7 @@ from ._io import (
     _is_nifti_name,
     check_writable,
     list_images,
-    write_predictions,
+    write_prediction_results,
 )
 from .datasets import GRID_ORIGIN_MM, GRID_STEP_MM
 
@@ -449,22 +449,19 @@ def predict_volumes(
                     file=log,
                     flush=True,
                 )
-    keep = np.flatnonzero(done)
-    if not len(keep) and skipped:
-        raise BlurkitInputError(
-            f"none of the {n} volumes could be used; the first: {skipped[0][1]}"
-        )
-    extra = {}
-    if probability:
-        extra["Probability"] = proba[keep]
-    if sigma:
-        spacing = model.pixel_spacing if pixel_spacing is None else pixel_spacing
-        extra["Sigma_px"] = sigmas[keep]
-        extra["Sigma_mm"] = sigmas[keep] * spacing
-    write_predictions(
+    write_prediction_results(
         output,
-        [entries[i][0] for i in keep],
-        labels[keep],
-        extra_columns=extra or None,
+        [subject for subject, _ in entries],
+        labels,
+        done,
+        skipped,
+        what="volumes",
+        probability=proba if probability else None,
+        sigma=sigmas if sigma else None,
+        pixel_spacing=(
+            getattr(model, "pixel_spacing", 1.5)
+            if pixel_spacing is None
+            else pixel_spacing
+        ),
     )
     return skipped

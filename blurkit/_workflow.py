@@ -23,7 +23,7 @@ from ._io import (
     list_images,
     load_dataset,
     read_image,
-    write_predictions,
+    write_prediction_results,
 )
 from ._models import (
     BlurDetector,
@@ -211,23 +211,20 @@ def predict_files(
                 done[indices] = True
             if show_progress:
                 _say(f"Predicted {int(done.sum())}/{n} images", log)
-    keep = np.flatnonzero(done)
-    if not len(keep) and skipped:
-        raise BlurkitInputError(
-            f"none of the {n} images could be used; the first: {skipped[0][1]}"
-        )
-    extra = {}
-    if probability:
-        extra["Probability"] = proba[keep]
-    if sigma:
-        spacing = model.pixel_spacing if pixel_spacing is None else pixel_spacing
-        extra["Sigma_px"] = sigmas[keep]
-        extra["Sigma_mm"] = sigmas[keep] * spacing
-    write_predictions(
+    write_prediction_results(
         output,
-        [subjects[i] for i in keep],
-        labels[keep],
-        extra_columns=extra or None,
+        subjects,
+        labels,
+        done,
+        skipped,
+        what="images",
+        probability=proba if probability else None,
+        sigma=sigmas if sigma else None,
+        pixel_spacing=(
+            getattr(model, "pixel_spacing", 1.5)
+            if pixel_spacing is None
+            else pixel_spacing
+        ),
     )
     return skipped
 
