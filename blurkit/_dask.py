@@ -115,8 +115,11 @@ def map_on_cluster(scheduler, function, chunks, **shared):
         raises re-raises its exception here, when its turn comes.
     """
     with dask_client(scheduler) as client:
+        # hash=False: a fresh key per call. With content hashing, two calls
+        # with the same model share one key, and the first call's release can
+        # drop the data under the second's tasks ("lost dependencies").
         shared = {
-            name: client.scatter(value, broadcast=True)
+            name: client.scatter(value, broadcast=True, hash=False)
             for name, value in shared.items()
         }
         futures = deque(client.map(function, chunks, pure=False, **shared))
