@@ -11,75 +11,63 @@ Layers, from the bottom up:
   blur-sigma regressor and ``BlurDetector``, with cross-validated model
   selection;
 - I/O: the only code that touches files.
+
+Names are imported from their submodules on first use: ``import blurkit``
+costs almost nothing, and the command line imports scikit-learn or torch
+only when the model needs them.
 """
 
-from ._augment import AugmentedClassifier, DegradationAugmenter
-from ._io import (
-    BlurkitInputError,
-    list_images,
-    load_dataset,
-    read_image,
-    read_subjects_tsv,
-    write_predictions,
-)
-from ._metrics import (
-    band_power_profile,
-    highfreq_energy_ratio,
-    laplacian_variance,
-    noise_std,
-)
-from ._models import (
-    BlurDetector,
-    cv_results_table,
-    default_param_grid,
-    degraded_accuracy,
-    make_classifier,
-    make_feature_pipeline,
-    make_hybrid,
-    make_model_search,
-)
-from ._persistence import load_model, save_model
-from ._sigma import BlurSigmaRegressor, make_sigma_training_set
-from ._transformers import FFTSharpness, LaplacianVariance, SharpnessFeatures
+import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = [
-    "AugmentedClassifier",
-    "BlurDetector",
-    "BlurNetClassifier",
-    "BlurSigmaRegressor",
-    "BlurkitInputError",
-    "DegradationAugmenter",
-    "FFTSharpness",
-    "LaplacianVariance",
-    "SharpnessFeatures",
-    "band_power_profile",
-    "cv_results_table",
-    "default_param_grid",
-    "degraded_accuracy",
-    "highfreq_energy_ratio",
-    "laplacian_variance",
-    "list_images",
-    "load_dataset",
-    "load_model",
-    "make_classifier",
-    "make_feature_pipeline",
-    "make_hybrid",
-    "make_model_search",
-    "make_sigma_training_set",
-    "noise_std",
-    "read_image",
-    "read_subjects_tsv",
-    "save_model",
-    "write_predictions",
-]
+# Public name -> submodule. Submodules are imported on first use (PEP 562), so
+# that `import blurkit` is cheap and the command line loads only what a
+# command needs: predicting with a features model imports neither
+# scikit-learn nor torch.
+_SUBMODULE = {
+    "AugmentedClassifier": "_augment",
+    "DegradationAugmenter": "_augment",
+    "BlurNetClassifier": "_cnn",
+    "BlurkitInputError": "_io",
+    "list_images": "_io",
+    "load_dataset": "_io",
+    "read_image": "_io",
+    "read_subjects_tsv": "_io",
+    "write_predictions": "_io",
+    "band_power_profile": "_metrics",
+    "highfreq_energy_ratio": "_metrics",
+    "laplacian_variance": "_metrics",
+    "noise_std": "_metrics",
+    "sharpness_features": "_metrics",
+    "BlurDetector": "_models",
+    "cv_results_table": "_models",
+    "default_param_grid": "_models",
+    "degraded_accuracy": "_models",
+    "make_classifier": "_models",
+    "make_feature_pipeline": "_models",
+    "make_hybrid": "_models",
+    "make_model_search": "_models",
+    "load_model": "_persistence",
+    "save_model": "_persistence",
+    "BlurSigmaRegressor": "_sigma",
+    "make_sigma_training_set": "_sigma",
+    "FFTSharpness": "_transformers",
+    "LaplacianVariance": "_transformers",
+    "SharpnessFeatures": "_transformers",
+}
+
+__all__ = sorted(_SUBMODULE)
 
 
 def __getattr__(name):
-    # The CNN imports torch: load it only when asked for.
-    if name == "BlurNetClassifier":
-        from ._cnn import BlurNetClassifier
-
-        return BlurNetClassifier
+    if name in _SUBMODULE:
+        module = importlib.import_module(f".{_SUBMODULE[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'blurkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

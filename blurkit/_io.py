@@ -20,16 +20,19 @@ import io
 import os
 import secrets
 import stat
+import struct
 import tempfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
-from joblib import effective_n_jobs
 from PIL import Image, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -59,9 +62,6 @@ _FLOAT_FORMAT = ".6g"
 # ITU-R 601-2 luma weights, the ones Pillow's ``convert("L")`` uses, kept as
 # integers so that a grey image stored as RGB reads exactly like its "L" twin.
 _LUMA_WEIGHTS = np.array([299, 587, 114], dtype=np.float64)
-# The float32 value of each 8-bit grey level, computed in float64 as for the
-# other modes: a table look-up is the fastest exact conversion.
-_GREY_LEVELS = (np.arange(256, dtype=np.float64) / 255).astype(np.float32)
 # errno values for which pathlib's Path.exists() says the file is not there.
 _MISSING_FILE_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 
@@ -171,7 +171,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         return read_nifti_slice(path)
     try:
         # One read, rather than Pillow's many small ones.
-        with Image.open(io.BytesIO(path.read_bytes())) as im:
+        data = path.read_bytes()
+        grey = _read_grey8_png(data)
+        if grey is not None:
+            return grey
+        with Image.open(io.BytesIO(data)) as im:
             # load() decodes all data now, so truncation is detected here.
             im.load()
             image = _to_grey_float(im, path)
@@ -197,9 +201,59 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise BlurkitInputError(
             f"{path}: decoded to an array of shape {image.shape}; expected a 2-D image"
         )
-    if not np.isfinite(image).all():
-        raise BlurkitInputError(f"{path}: holds NaN or infinite pixel values")
+    # Only floating-point modes can hold NaN or inf: _to_grey_float checked.
     return np.ascontiguousarray(image, dtype=np.float32)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _read_grey8_png(data: bytes) -> np.ndarray | None:
+    """Decode an intact, non-interlaced 8-bit grey PNG; None for anything else.
+
+    The challenge's own kind of file, and the common case of a large run:
+    the chunks are walked here (checking their CRCs) and Pillow's C decoder
+    inflates and unfilters the pixels, without the Python-level work of
+    ``Image.open`` (about a fifth of the time per file). Any other file, and
+    any anomaly (truncation, a bad CRC, undecodable data), returns None, and
+    `read_image` takes the general path, which reports errors.
+    """
+    if not data.startswith(_PNG_SIGNATURE):
+        return None
+    position, header, pixels = len(_PNG_SIGNATURE), None, []
+    while True:
+        if position + 12 > len(data):
+            return None
+        length, kind = struct.unpack_from(">I4s", data, position)
+        end = position + 8 + length
+        if end + 4 > len(data):
+            return None
+        (crc,) = struct.unpack_from(">I", data, end)
+        if zlib.crc32(data[position + 4 : end]) != crc:
+            return None
+        if kind == b"IHDR" and length == 13:
+            header = struct.unpack_from(">IIBBBBB", data, position + 8)
+        elif kind == b"IDAT":
+            pixels.append(data[position + 8 : end])
+        elif kind == b"IEND":
+            break
+        position = end + 4
+    if header is None:
+        return None
+    width, height, depth, colour, _, _, interlace = header
+    if (depth, colour, interlace) != (8, 0, 0) or not 0 < width * height <= (
+        Image.MAX_IMAGE_PIXELS or np.inf
+    ):
+        return None
+    try:
+        im = Image.frombytes("L", (width, height), b"".join(pixels), "zip", "L")
+    except (ValueError, OSError):
+        return None
+    # float32 division is correctly rounded: each level gets the float32
+    # nearest to level / 255, as the float64 route of the other modes.
+    grey = np.asarray(im).astype(np.float32)
+    grey /= np.float32(255)
+    return grey
 
 
 def _to_grey_float(im: Image.Image, path: Path) -> np.ndarray:
@@ -208,7 +262,11 @@ def _to_grey_float(im: Image.Image, path: Path) -> np.ndarray:
     if mode == "1":
         return np.asarray(im, dtype=np.float32)
     if mode == "L":
-        return _GREY_LEVELS[np.asarray(im)]
+        # float32 division is correctly rounded: each level gets the float32
+        # nearest to level / 255, as the float64 route of the other modes.
+        grey = np.asarray(im).astype(np.float32)
+        grey /= np.float32(255)
+        return grey
     if mode == "LA":
         grey = np.asarray(im.getchannel("L"), dtype=np.float64)
         return (grey / 255).astype(np.float32)
@@ -406,6 +464,8 @@ def read_subjects_tsv(path: str | os.PathLike) -> pd.DataFrame:
     lines = _read_tsv_lines(path)
     _check_header(path, lines, ["\t".join(_HEADER)])
     subjects, labels = _parse_subjects(path, lines, with_label=True)
+    import pandas as pd
+
     return pd.DataFrame(
         {"Subject": pd.Series(subjects, dtype=str), "Label": np.array(labels, np.int64)}
     )
@@ -641,7 +701,7 @@ def load_dataset(folder: str | os.PathLike, *, n_jobs: int | None = None) -> Dat
     table = read_subjects_tsv(tsv)
     subjects = table["Subject"].tolist()
     paths = _listed_images(folder, subjects)
-    n_workers = min(effective_n_jobs(n_jobs), len(paths))
+    n_workers = min(_effective_n_jobs(n_jobs), len(paths))
     if n_workers <= 1:
         images = [read_image(p) for p in paths]
     else:
@@ -708,7 +768,7 @@ def iter_image_batches(
     return _iter_batches(
         [Path(p) for p in paths],
         batch_size=int(batch_size),
-        n_workers=max(1, effective_n_jobs(n_jobs)),
+        n_workers=max(1, _effective_n_jobs(n_jobs)),
         skip_errors=on_error == "skip",
     )
 
@@ -1030,3 +1090,17 @@ def write_prediction_results(
         labels[keep],
         extra_columns=extra or None,
     )
+
+
+def _effective_n_jobs(n_jobs) -> int:
+    """Number of threads for ``n_jobs``, as joblib counts them.
+
+    None means 1, a negative value ``n`` means ``cpu_count + 1 + n`` (so -1 is
+    one per processor), at least 1. Written out so that prediction does not
+    import joblib.
+    """
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return max(1, int(n_jobs))

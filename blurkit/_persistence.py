@@ -1,6 +1,6 @@
 """Saving and loading fitted blurkit models, without running code on load.
 
-A model file is a zip archive holding two members:
+A model file is a zip archive holding two or three members:
 
 - ``blurkit-model.json``: the header, readable by any JSON tool. It says
   ``format`` (``"blurkit-model"``), ``format_version``, the versions of
@@ -9,6 +9,11 @@ A model file is a zip archive holding two members:
 - ``model.skops``: the estimator in the `skops <https://skops.readthedocs.io>`_
   format, which stores objects as their attributes (numbers, strings, numpy
   arrays, nested estimators) rather than as pickle instructions.
+- ``predictor.npz``, for a features model or a CNN only: the arrays of its
+  lightweight predictor (see :mod:`blurkit._predictor`), whose settings are
+  under ``predictor`` in the header. ``blurkit predict`` uses them, without
+  importing scikit-learn, skops or skorch, unless asked for the blur sigma.
+  They are read with ``numpy.load(allow_pickle=False)``.
 
 Loading a pickle (joblib files included) can run any code that the file's
 author chose, so a model file from a stranger would be an attack vector.
@@ -48,14 +53,18 @@ import numpy as np
 
 from ._io import BlurkitInputError, _atomic_path, _one_line
 
-__all__ = ["TRUSTED_TYPES", "load_model", "save_model"]
+__all__ = ["TRUSTED_TYPES", "load_model", "load_predictor", "save_model"]
 
 _FORMAT = "blurkit-model"
 # Bump when a saved model can no longer be read by this code.
-# 1: joblib pickle (blurkit 0.1.0); 2: zip of a JSON header and a skops file.
-_FORMAT_VERSION = 2
+# 1: joblib pickle (blurkit 0.1.0); 2: zip of a JSON header and a skops file
+# (0.1.x); 3: the same, plus the lightweight predictor, with features computed
+# in float32 and the cheaper BlurNet of blurkit 0.2.0, whose weights do not
+# fit the earlier network.
+_FORMAT_VERSION = 3
 _HEADER_MEMBER = "blurkit-model.json"
 _MODEL_MEMBER = "model.skops"
+_PREDICTOR_MEMBER = "predictor.npz"
 # A fixed time stamp keeps the bytes of a model file reproducible.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -92,7 +101,7 @@ TRUSTED_TYPES = (
     # Classes named by a BlurNetClassifier's parameters (only referred to:
     # nothing of them is called on load but the network's constructor) and
     # its default validation split.
-    "blurkit._cnn.BlurNet",
+    "blurkit._blurnet.BlurNet",
     "torch.nn.modules.loss.CrossEntropyLoss",
     "torch.optim.adamw.AdamW",
     "torch.utils.data.dataloader.DataLoader",
@@ -394,6 +403,13 @@ def save_model(
         "model_class": _qualified_name(type(model)),
         "training_summary": _jsonable(training_summary),
     }
+    from ._predictor import export_predictor
+
+    exported = export_predictor(model)
+    if exported is not None:
+        header["predictor"], arrays = exported
+        predictor = io.BytesIO()
+        np.savez(predictor, **arrays)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         _zip_member(
@@ -402,6 +418,8 @@ def save_model(
             (json.dumps(header, indent=2, sort_keys=True) + "\n").encode("utf-8"),
         )
         _zip_member(archive, _MODEL_MEMBER, data)
+        if exported is not None:
+            _zip_member(archive, _PREDICTOR_MEMBER, predictor.getvalue())
     with _atomic_path(path) as tmp:
         tmp.write_bytes(buffer.getvalue())
 
@@ -636,3 +654,57 @@ def load_model(
         "training_summary": training_summary,
     }
     return model, info
+
+
+def load_predictor(path: str | os.PathLike):
+    """The lightweight predictor stored in a model file, or None.
+
+    Reads the header and ``predictor.npz`` only: neither scikit-learn nor
+    skops is imported, and no object is unpickled. The predictor gives the
+    same probabilities as the model :func:`load_model` returns (see
+    :mod:`blurkit._predictor`); it has ``predict_proba``, ``predict``,
+    ``classes_`` and ``pixel_spacing``, but no blur-sigma estimate.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file written by :func:`save_model` or ``blurkit train``.
+
+    Returns
+    -------
+    predictor or None
+        None when the file holds no lightweight predictor (a hybrid or
+        another model; a file that is not a blurkit zip archive, which
+        :func:`load_model` then explains).
+
+    Raises
+    ------
+    BlurkitInputError
+        If the file is a blurkit model file of another format version, or is
+        damaged.
+    """
+    from ._predictor import make_predictor
+
+    path = Path(path)
+    try:
+        if not path.is_file() or not zipfile.is_zipfile(path):
+            return None
+    except OSError:
+        return None
+    header, _ = _read_archive(path)
+    spec = header.get("predictor")
+    if spec is None:
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read(_PREDICTOR_MEMBER)
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        return make_predictor(spec, arrays)
+    except (KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise BlurkitInputError(
+            f"{path}: damaged blurkit model file ({_PREDICTOR_MEMBER}: "
+            f"{_one_line(exc)})"
+        ) from exc
+    except OSError as exc:
+        raise BlurkitInputError(f"{path}: cannot read ({_one_line(exc)})") from exc

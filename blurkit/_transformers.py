@@ -13,17 +13,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._metrics import (
-    _band_power_profile,
-    _noise_std,
+    SHARPNESS_BAND_EDGES,
+    _sharpness_features,
     highfreq_energy_ratio_stack,
     laplacian_variance_stack,
+    log10_ratio,
 )
 from ._validation import check_images, group_by_shape
 
 __all__ = ["FFTSharpness", "LaplacianVariance", "SharpnessFeatures"]
-
-# Floor of the log10 power ratios: what a band holding no detail reads as.
-_LOG_FLOOR = -6.0
 
 
 class _ImageFeatures(TransformerMixin, BaseEstimator):
@@ -100,15 +98,6 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = []
         return tags
-
-
-def _log10_ratio(numerator, denominator):
-    """log10(numerator / denominator), floored at ``_LOG_FLOOR``; 0/0 -> floor."""
-    numerator = np.asarray(numerator, dtype=np.float64)
-    denominator = np.broadcast_to(denominator, numerator.shape)
-    ratio = np.full(numerator.shape, 10.0**_LOG_FLOOR)
-    np.divide(numerator, denominator, out=ratio, where=denominator > 0)
-    return np.log10(np.maximum(np.nan_to_num(ratio, nan=0.0), 10.0**_LOG_FLOOR))
 
 
 class LaplacianVariance(_ImageFeatures):
@@ -206,7 +195,7 @@ class FFTSharpness(_ImageFeatures):
     def _features(self, stack):
         return np.column_stack(
             [
-                _log10_ratio(highfreq_energy_ratio_stack(stack, cutoff=c), 1.0)
+                log10_ratio(highfreq_energy_ratio_stack(stack, cutoff=c), 1.0)
                 for c in np.atleast_1d(self.cutoffs)
             ]
         )
@@ -273,7 +262,7 @@ class SharpnessFeatures(_ImageFeatures):
     def __init__(
         self,
         *,
-        band_edges=(0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.8, 1.0),
+        band_edges=SHARPNESS_BAND_EDGES,
         n_orientations=4,
         subtract_noise=True,
         image_shape=None,
@@ -304,19 +293,7 @@ class SharpnessFeatures(_ImageFeatures):
         return names + ["noise_to_signal"]
 
     def _features(self, stack):
-        n_orientations = int(self.n_orientations)
         # check_images has validated the stack: skip the metrics' checks.
-        noise = _noise_std(stack) ** 2
-        power = _band_power_profile(stack, self.band_edges, n_orientations)
-        # Cells with no frequency of the grid (tiny images) hold no detail.
-        power = np.nan_to_num(power, nan=0.0)
-        reference = power[:, 0].mean(axis=1)
-        floor = noise[:, None] if self.subtract_noise else 0.0
-        high = power[:, 1:]
-        mean = _log10_ratio(high.mean(axis=2) - floor, reference[:, None])
-        weakest = _log10_ratio(high.min(axis=2) - floor, reference[:, None])
-        features = np.empty((len(stack), 2 * high.shape[1] + 1))
-        features[:, 0:-1:2] = mean
-        features[:, 1:-1:2] = weakest
-        features[:, -1] = _log10_ratio(noise, reference)
-        return features
+        return _sharpness_features(
+            stack, self.band_edges, self.n_orientations, self.subtract_noise
+        )

@@ -6,8 +6,6 @@ import math
 from collections import defaultdict
 
 import numpy as np
-from sklearn.utils import check_array
-from sklearn.utils.validation import validate_data
 
 from ._metrics import check_magnitude
 
@@ -78,6 +76,11 @@ def check_images(X, *, image_shape=None, estimator=None, reset=True):
 
 
 def _check_images(X, *, image_shape, estimator, reset):
+    # Imported here: the command line's lightweight predictors use this
+    # module without scikit-learn.
+    from sklearn.utils import check_array
+    from sklearn.utils.validation import validate_data
+
     if _is_image_list(X):
         images = [
             check_array(image, dtype=np.float64, input_name=f"image {i}")

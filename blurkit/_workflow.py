@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 import time
 from collections import deque
@@ -15,21 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from joblib import effective_n_jobs
 
 from ._io import (
     BlurkitInputError,
+    _effective_n_jobs,
     check_writable,
     list_images,
     load_dataset,
     read_image,
     write_prediction_results,
-)
-from ._models import (
-    BlurDetector,
-    _describe_candidate,
-    cv_results_table,
-    make_model_search,
 )
 from ._validation import check_image_size
 
@@ -75,6 +70,13 @@ def train_detector(
     BlurDetector
         Fitted; its ``classifier_`` is the fitted GridSearchCV.
     """
+    from ._models import (
+        BlurDetector,
+        _describe_candidate,
+        cv_results_table,
+        make_model_search,
+    )
+
     start = time.perf_counter()
     dataset = load_dataset(data_dir)
     counts = {label: int(np.sum(dataset.labels == label)) for label in (0, 1)}
@@ -291,16 +293,37 @@ def _map_in_threads(function, chunks, n_jobs):
 
     At most ``n_jobs + 1`` chunks are submitted ahead, so memory stays
     bounded; their heavy work (decoding, FFTs, tensors) runs without the GIL.
+    The processors are shared out between the threads: BLAS and torch get
+    ``cpu_count // n_jobs`` threads each (at least 1) meanwhile, instead of
+    each starting one per processor and all fighting for the same cores.
     """
-    n_jobs = max(1, effective_n_jobs(n_jobs))
+    n_jobs = max(1, _effective_n_jobs(n_jobs))
     pool = ThreadPoolExecutor(max_workers=n_jobs)
     pending = deque()
     try:
-        for chunk in chunks:
-            pending.append(pool.submit(function, chunk))
-            if len(pending) > n_jobs:
+        with _inner_threads(max(1, (os.cpu_count() or 1) // n_jobs)):
+            for chunk in chunks:
+                pending.append(pool.submit(function, chunk))
+                if len(pending) > n_jobs:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _inner_threads(n_threads):
+    """Limit BLAS, and torch if it is loaded, to ``n_threads`` threads."""
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    previous = None if torch is None else torch.get_num_threads()
+    with threadpool_limits(limits=n_threads, user_api="blas"):
+        if torch is not None:
+            torch.set_num_threads(n_threads)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(previous)

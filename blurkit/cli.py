@@ -214,10 +214,14 @@ def _train(args):
 
 
 def _predict(args):
-    from ._persistence import load_model
+    from ._persistence import load_model, load_predictor
     from ._workflow import predict_files
 
-    model, _ = load_model(args.model)
+    # A features model or a CNN predicts without scikit-learn (much faster to
+    # start); the blur sigma needs the full model.
+    model = None if args.sigma else load_predictor(args.model)
+    if model is None:
+        model, _ = load_model(args.model)
     if args.sigma and not hasattr(model, "predict_sigma"):
         raise ValueError(f"{args.model}: this model has no blur-sigma estimate.")
     if args.slice is not None or args.slices is not None:

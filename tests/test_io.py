@@ -115,6 +115,16 @@ def test_read_8bit_grey(tmp_path):
     assert image.min() >= 0 and image.max() <= 1
 
 
+def test_read_every_8bit_level_as_the_nearest_float32(tmp_path):
+    levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    Image.fromarray(levels).save(tmp_path / "levels.png")
+    image = read_image(tmp_path / "levels.png")
+    # What float64 division then rounding to float32 gives, bit for bit.
+    expected = (levels.astype(np.float64) / 255).astype(np.float32)
+    assert image.dtype == np.float32
+    np.testing.assert_array_equal(image, expected)
+
+
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
 def test_read_16bit_grey(tmp_path, suffix):
     pixels = _rng().integers(0, 65536, size=(8, 10), dtype=np.uint16)

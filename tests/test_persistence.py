@@ -13,17 +13,25 @@ from conftest import DEMO_DATA
 from scipy.ndimage import gaussian_filter
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
 
 import blurkit
 from blurkit._augment import AugmentedClassifier, DegradationAugmenter
 from blurkit._cnn import BlurNetClassifier
 from blurkit._io import BlurkitInputError
 from blurkit._models import BlurDetector, make_feature_pipeline, make_hybrid
-from blurkit._persistence import TRUSTED_TYPES, load_model, save_model
+from blurkit._persistence import (
+    TRUSTED_TYPES,
+    load_model,
+    load_predictor,
+    save_model,
+)
+from blurkit._predictor import FeaturesPredictor, NetPredictor
 from blurkit.cli import main
 
 HEADER = "blurkit-model.json"
 MODEL = "model.skops"
+PREDICTOR = "predictor.npz"
 
 # Set by the hostile objects below if a loader ever runs their code.
 CALLS = []
@@ -87,7 +95,7 @@ def test_features_model_round_trip(features_detector, features_file):
         model.predict_sigma(validation.images),
         features_detector.predict_sigma(validation.images),
     )
-    assert info["format_version"] == 2
+    assert info["format_version"] == 3
     assert info["versions"]["blurkit"] == blurkit.__version__
     assert set(info["versions"]) == {"blurkit", "scikit-learn", "torch"}
     # The summary keeps its types: integer class labels.
@@ -97,16 +105,121 @@ def test_features_model_round_trip(features_detector, features_file):
 
 def test_file_is_a_zip_of_a_json_header_and_a_skops_model(features_file):
     with zipfile.ZipFile(features_file) as archive:
-        assert archive.namelist() == [HEADER, MODEL]
+        assert archive.namelist() == [HEADER, MODEL, PREDICTOR]
         header = json.loads(archive.read(HEADER))
         data = archive.read(MODEL)
     assert header["format"] == "blurkit-model"
-    assert header["format_version"] == 2
+    assert header["format_version"] == 3
     assert header["model_class"] == "blurkit._models.BlurDetector"
     assert header["training_summary"]["n_images"] == 80
     # No pickle anywhere: skops itself reads it, trusting only our list.
     assert set(sio.get_untrusted_types(data=data)) <= set(TRUSTED_TYPES)
     assert isinstance(sio.loads(data, trusted=list(TRUSTED_TYPES)), dict)
+
+
+# --------------------------------------------------------------------------- #
+# Lightweight predictors: what `blurkit predict` uses without scikit-learn
+# --------------------------------------------------------------------------- #
+
+
+def _degraded_validation():
+    """Demo validation images, plain and degraded: a spread of probabilities."""
+    from blurkit._degrade import add_noise, gaussian_blur
+
+    images = blurkit.load_dataset(DEMO_DATA / "validation").images
+    rng = np.random.default_rng(0)
+    degraded = [gaussian_blur(image, 0.8) for image in images]
+    degraded += [add_noise(image, 0.03, random_state=rng) for image in images]
+    return np.concatenate([images, np.stack(degraded)]).astype(np.float32)
+
+
+def test_features_predictor_gives_the_full_models_probabilities(
+    features_detector, features_file
+):
+    predictor = load_predictor(features_file)
+    assert isinstance(predictor, FeaturesPredictor)
+    images = _degraded_validation()
+    expected = features_detector.predict_proba(images)
+    proba = predictor.predict_proba(images)
+    # Same features, same operations; only the logistic may differ by an ulp.
+    np.testing.assert_allclose(proba, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(
+        predictor.predict(images), features_detector.predict(images)
+    )
+    assert 0.05 < proba[:, 1].mean() < 0.95  # both classes are predicted
+    np.testing.assert_array_equal(predictor.classes_, features_detector.classes_)
+    assert predictor.pixel_spacing == features_detector.pixel_spacing
+    # Lists of images of several sizes are grouped by size, as by the model.
+    mixed = [images[0], images[1][8:-8, 8:-8], images[2]]
+    np.testing.assert_allclose(
+        predictor.predict_proba(mixed),
+        features_detector.predict_proba(mixed),
+        rtol=1e-12,
+        atol=1e-15,
+    )
+
+
+def test_features_predictor_is_described_in_the_header(features_file):
+    with zipfile.ZipFile(features_file) as archive:
+        header = json.loads(archive.read(HEADER))
+        with np.load(io.BytesIO(archive.read(PREDICTOR)), allow_pickle=False) as npz:
+            names = sorted(npz.files)
+    spec = header["predictor"]
+    assert spec["kind"] == "features-logistic"
+    assert spec["classes"] == [0, 1]
+    assert spec["features"]["n_orientations"] == 4
+    assert names == ["coef", "intercept", "mean", "scale"]
+
+
+def test_network_predictor_gives_the_full_models_probabilities(small_images, tmp_path):
+    X, y = small_images
+    model = CNN_MODELS["cnn"]().fit(X, y)
+    path = tmp_path / "cnn.blurkit"
+    save_model(model, path)
+    predictor = load_predictor(path)
+    assert isinstance(predictor, NetPredictor)
+    np.testing.assert_allclose(
+        predictor.predict_proba(X), model.predict_proba(X), rtol=1e-6, atol=1e-7
+    )
+    np.testing.assert_array_equal(predictor.predict(X), model.predict(X))
+
+
+def test_other_models_have_no_lightweight_predictor(small_images, tmp_path):
+    X, y = small_images
+    models = {
+        "hybrid": CNN_MODELS["hybrid"]().fit(X, y),
+        "laplacian": blurkit.LaplacianVariance().fit(X),
+        "no scaler": make_pipeline(
+            blurkit.SharpnessFeatures(), LogisticRegression()
+        ).fit(X, y),
+    }
+    for name, model in models.items():
+        path = tmp_path / f"{name}.blurkit"
+        save_model(model, path)
+        assert load_predictor(path) is None, name
+        with zipfile.ZipFile(path) as archive:
+            assert PREDICTOR not in archive.namelist()
+
+
+def test_damaged_predictor_is_reported(features_file, tmp_path):
+    damaged = tmp_path / "damaged.blurkit"
+    with (
+        zipfile.ZipFile(features_file) as source,
+        zipfile.ZipFile(damaged, "w") as target,
+    ):
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, data[: len(data) // 2] if name == PREDICTOR else data)
+    with pytest.raises(BlurkitInputError) as exc_info:
+        load_predictor(damaged)
+    one_line(exc_info, damaged, "damaged", PREDICTOR)
+
+
+def test_predictor_of_a_file_that_is_not_a_model_is_none(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a model")
+    assert load_predictor(text) is None
+    assert load_predictor(tmp_path / "missing.blurkit") is None
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +329,7 @@ def _zip(path, members):
 def _header(**changes):
     header = {
         "format": "blurkit-model",
-        "format_version": 2,
+        "format_version": 3,
         "versions": {"blurkit": blurkit.__version__},
         "training_summary": None,
     }
@@ -300,7 +413,7 @@ def test_format_1_pickle_is_refused_without_being_unpickled(tmp_path, capsys):
         exc_info,
         path,
         "made by blurkit 0.1.0 in model format 1",
-        "reads model format 2 only",
+        "reads model format 3 only",
         "retrain it with `blurkit train`",
         "trust_pickle=True",
     )
@@ -326,7 +439,11 @@ def test_format_1_pickle_loads_when_trusted_and_converts(tmp_path, small_images)
 
 @pytest.mark.parametrize(
     ("version", "advice"),
-    [(3, "upgrade blurkit"), (1, "retrain it with `blurkit train`")],
+    [
+        (4, "upgrade blurkit"),
+        (2, "retrain it with `blurkit train`"),
+        (1, "retrain it with `blurkit train`"),
+    ],
 )
 def test_other_format_versions(tmp_path, version, advice):
     path = _zip(
