@@ -1,14 +1,16 @@
-"""A shallow CNN that tells sharp images from blurred ones, wrapped for sklearn.
+"""The skorch classifier around BlurNet: blurkit's CNN, for scikit-learn.
 
-This is the only blurkit module that imports torch and skorch, so the rest of
-the package does not pay for them unless the CNN is used.
+The network and its inference live in ``blurkit._blurnet``, which needs torch
+only; this module adds training (skorch) and the scikit-learn interface. It
+is blurkit's only module that imports skorch, and only modules that use the
+CNN import it or ``_blurnet``, so the rest of the package does not pay for
+torch and skorch unless the CNN is used.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
@@ -17,110 +19,10 @@ from skorch.callbacks import EarlyStopping, EpochScoring
 from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset
 
+from blurkit._blurnet import BlurNet, blurnet_predict_proba
 from blurkit._validation import check_images, group_by_shape
 
 __all__ = ["BlurNet", "BlurNetClassifier"]
-
-_EPS = 1e-6
-
-
-class _ZeroMeanConv2d(torch.nn.Conv2d):
-    """Convolution whose kernels are projected to zero mean at each call.
-
-    A zero-mean kernel ignores the local mean intensity, so it responds to
-    edges and texture only: a high-pass filter by construction.
-    """
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        # _conv_forward is Conv2d's own helper; it applies padding_mode.
-        weight = self.weight - self.weight.mean(dim=(-2, -1), keepdim=True)
-        return self._conv_forward(input, weight, self.bias)
-
-
-class BlurNet(torch.nn.Module):
-    """Shallow CNN scoring the high-frequency content of grey images.
-
-    Each image is first standardised (mean subtracted, divided by its standard
-    deviation), so that scaling the intensities does not change the output.
-    A stack of ``n_layers`` convolutions with ReLU between them follows. The
-    first two run at full resolution, since blur shows in the finest details,
-    each later one after a 2x average pooling; the kernels of the first are
-    kept at zero mean, so that it sees local differences (a high-pass filter)
-    from the start. The response of every filter of every layer is pooled over
-    the whole image as its log variance (log energy about the mean): blur
-    lowers the energy of high-pass responses by orders of magnitude, which the
-    logarithm turns into an additive shift that a linear layer separates
-    easily. Global pooling makes the network accept any image size.
-
-    Parameters
-    ----------
-    n_filters : int, default=8
-        Number of filters of each convolution.
-    n_layers : int, default=3
-        Number of convolutions (at least 1).
-    kernel_size : int, default=3
-        Side of the (odd-sized) convolution kernels.
-    dropout : float, default=0.0
-        Dropout probability on the pooled features.
-    n_classes : int, default=2
-        Number of output logits.
-
-    Notes
-    -----
-    The input is a float tensor of shape (n, H, W) or (n, 1, H, W); the output
-    holds raw logits of shape (n, n_classes). Borders are padded by
-    replication, which adds no spurious edges. The classifier sees
-    ``n_layers * n_filters`` features.
-    """
-
-    def __init__(
-        self,
-        *,
-        n_filters: int = 8,
-        n_layers: int = 3,
-        kernel_size: int = 3,
-        dropout: float = 0.0,
-        n_classes: int = 2,
-    ):
-        super().__init__()
-        if n_layers < 1:
-            raise ValueError(f"n_layers must be at least 1; got {n_layers}.")
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(
-                f"kernel_size must be a positive odd integer; got {kernel_size}."
-            )
-        self.convs = torch.nn.ModuleList(
-            (_ZeroMeanConv2d if i == 0 else torch.nn.Conv2d)(
-                1 if i == 0 else n_filters,
-                n_filters,
-                kernel_size,
-                padding=kernel_size // 2,
-                padding_mode="replicate",
-            )
-            for i in range(n_layers)
-        )
-        self.dropout = torch.nn.Dropout(dropout)
-        self.classifier = torch.nn.Linear(n_layers * n_filters, n_classes)
-
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Return the logits of a batch of images."""
-        if X.dim() == 3:
-            X = X.unsqueeze(1)
-        X = X.to(self.classifier.weight.dtype)
-        mean = X.mean(dim=(-2, -1), keepdim=True)
-        std = X.std(dim=(-2, -1), keepdim=True, correction=0)
-        h = (X - mean) / (std + _EPS)
-        features = []
-        for i, conv in enumerate(self.convs):
-            if i >= 1:
-                h = F.relu(h)
-            if i >= 2:
-                h = F.avg_pool2d(h, 2, ceil_mode=True)
-            h = conv(h)
-            variance = h.var(dim=(-2, -1), correction=0)
-            features.append(torch.log(variance + _EPS))
-        energy = torch.cat(features, dim=1)
-        return self.classifier(self.dropout(energy))
 
 
 def _encoded_accuracy(net, X, y) -> float:
@@ -392,6 +294,11 @@ class BlurNetClassifier(NeuralNetClassifier):
     def predict_proba(self, X):
         """Return class probabilities (softmax of the logits).
 
+        Each stack of equally sized images goes through
+        :func:`~blurkit._blurnet.blurnet_predict_proba`, in batches of
+        ``iterator_valid__batch_size`` images when set, else ``batch_size``. A
+        skorch ``Dataset`` goes through skorch's own ``predict_proba``.
+
         Parameters
         ----------
         X : ndarray of shape (n, H, W) or list of 2-D arrays
@@ -406,13 +313,15 @@ class BlurNetClassifier(NeuralNetClassifier):
         self.check_is_fitted()
         if is_dataset(X):
             return super().predict_proba(X)
+        # The lightweight predictor's path too: same function, same batches.
         images = check_images(X)
         groups = group_by_shape(images)
+        batch_size = getattr(self, "iterator_valid__batch_size", self.batch_size)
         if len(groups) == 1:
-            return super().predict_proba(groups[0][1].astype(np.float32))
+            return blurnet_predict_proba(self.module_, groups[0][1], batch_size)
         proba = np.empty((len(images), len(self.classes_)), dtype=np.float32)
         for indices, stack in groups:
-            proba[indices] = super().predict_proba(stack.astype(np.float32))
+            proba[indices] = blurnet_predict_proba(self.module_, stack, batch_size)
         return proba
 
     def predict(self, X):

@@ -97,3 +97,34 @@ def test_console_script_runs():
         check=True,
     )
     assert result.stdout.startswith("blurkit ")
+
+
+def test_predict_with_a_features_model_imports_neither_sklearn_nor_torch(
+    model_file, tmp_path
+):
+    # What makes a short `blurkit predict` start fast: the lightweight
+    # predictor stored in the file needs numpy and scipy.fft only.
+    out = tmp_path / "out.tsv"
+    code = (
+        "import sys\n"
+        "from blurkit.cli import main\n"
+        f"status = main(['predict', {str(model_file)!r}, "
+        f"{str(DEMO_DATA / 'validation')!r}, '-o', {str(out)!r}, '-q', '--proba'])\n"
+        "heavy = sorted(m for m in ('sklearn', 'torch', 'skops', 'skorch', 'pandas')"
+        " if m in sys.modules)\n"
+        "print(status, heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "0 []"
+    # And it predicts what the full model predicts.
+    full = tmp_path / "full.tsv"
+    args = ["predict", str(model_file), str(DEMO_DATA / "validation"), "-q"]
+    assert main([*args, "-o", str(full), "--proba", "--sigma"]) == 0
+    fast_rows = [line.split("\t") for line in out.read_text().splitlines()]
+    full_rows = [line.split("\t")[:3] for line in full.read_text().splitlines()]
+    assert fast_rows[0] == full_rows[0] == ["Subject", "Label", "Probability"]
+    for fast, slow in zip(fast_rows[1:], full_rows[1:], strict=True):
+        assert fast[:2] == slow[:2]
+        assert float(fast[2]) == pytest.approx(float(slow[2]), rel=1e-6)

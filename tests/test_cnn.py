@@ -1,6 +1,9 @@
 """Tests of the skorch CNN, on small synthetic sharp/blurred images."""
 
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -11,6 +14,8 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
+from blurkit import _blurnet
+from blurkit._blurnet import blurnet_predict_proba
 from blurkit._cnn import BlurNet, BlurNetClassifier
 
 
@@ -51,10 +56,136 @@ def fitted(data):
 
 def test_blurnet_accepts_any_size():
     net = BlurNet(n_filters=3, n_layers=4)
-    for shape in [(2, 17, 23), (1, 1, 5, 9), (3, 1, 1)]:
+    assert net.min_size == 31
+    for shape in [(2, 17, 23), (1, 1, 5, 9), (3, 1, 1), (2, 31, 40), (1, 1, 64, 96)]:
         out = net(torch.rand(shape))
         assert out.shape == (shape[0], 2)
         assert torch.isfinite(out).all()
+
+
+def test_blurnet_is_reexported_from_the_torch_only_module():
+    assert BlurNet is _blurnet.BlurNet
+    assert BlurNetClassifier().module is _blurnet.BlurNet
+
+
+@pytest.mark.parametrize(
+    ("n_layers", "kernel_size", "side"), [(1, 3, 3), (3, 3, 15), (2, 5, 13)]
+)
+def test_min_size_is_the_smallest_side_that_reaches_the_last_level(
+    n_layers, kernel_size, side
+):
+    net = BlurNet(n_filters=2, n_layers=n_layers, kernel_size=kernel_size)
+    assert net.min_size == side
+    h = torch.rand(1, 1, side, side)
+    for level in net.levels:
+        h = level(h)
+    assert h.shape[-2:] == (1, 1)
+
+
+def test_levels_halve_the_resolution_without_padding():
+    net = BlurNet(n_filters=4, n_layers=3)
+    h = torch.rand(2, 1, 121, 121)
+    sides = []
+    for level in net.levels:
+        h = level(h)
+        sides.append(h.shape[-1])
+    assert sides == [60, 29, 14]
+    assert [level.stride for level in net.levels] == [(2, 2)] * 3
+    assert all(level.padding == (0, 0) for level in net.levels)
+
+
+def test_first_level_is_zero_mean_high_pass():
+    torch.manual_seed(0)
+    net = BlurNet(n_filters=4, n_layers=2)
+    first = net.levels[0]
+    assert isinstance(first, _blurnet._ZeroMeanConv2d)
+    kernels = first.zero_mean_weight().detach()
+    np.testing.assert_allclose(kernels.sum(dim=(-2, -1)).numpy(), 0, atol=1e-6)
+    # A constant image gives the bias alone, whatever its intensity.
+    for value in (0.0, 7.0, -250.0):
+        flat = first(torch.full((1, 1, 9, 9), value)).detach()
+        expected = first.bias.detach().view(1, -1, 1, 1).expand_as(flat)
+        np.testing.assert_allclose(flat.numpy(), expected.numpy(), atol=1e-4)
+
+
+def test_blurnet_output_is_invariant_to_intensity_scaling():
+    torch.manual_seed(0)
+    net = BlurNet(n_filters=4).eval()
+    X, _ = make_images(8, shape=(40, 48))
+    X = torch.from_numpy(X)
+    with torch.no_grad():
+        out = net(X)
+        np.testing.assert_allclose(net(0.3 * X + 0.2), out, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(net(255.0 * X), out, rtol=1e-4, atol=1e-4)
+
+
+def test_blurnet_features_fall_with_blur():
+    # The pooled log energies are what the classifier sees: each of level 0
+    # (the high-pass one) must drop by more than a factor e with blur.
+    torch.manual_seed(0)
+    net = BlurNet(n_filters=4, n_layers=2).eval()
+    sharp, _ = make_images(2, shape=(64, 64), seed=4)
+    sharp = sharp[:1]
+    blurred = gaussian_filter(sharp, (0, 2, 2))
+    features = {}
+    net.classifier.register_forward_hook(
+        lambda module, args, out: features.setdefault(len(features), args[0])
+    )
+    with torch.no_grad():
+        net(torch.from_numpy(sharp))
+        net(torch.from_numpy(blurred))
+    assert features[0].shape == (1, 8)
+    assert torch.all(features[1][:, :4] < features[0][:, :4] - 1.0)
+
+
+def test_blurnet_same_seed_same_weights():
+    torch.manual_seed(3)
+    a = BlurNet(n_filters=4).state_dict()
+    torch.manual_seed(3)
+    b = BlurNet(n_filters=4).state_dict()
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_blurnet_weights_have_new_names():
+    # Weights of the former architecture (``convs.*``) must not load silently.
+    keys = set(BlurNet(n_filters=4, n_layers=2).state_dict())
+    assert keys == {
+        "levels.0.weight",
+        "levels.0.bias",
+        "levels.1.weight",
+        "classifier.weight",
+        "classifier.bias",
+    }
+    old = {
+        key.replace("levels", "convs"): value
+        for key, value in BlurNet(n_filters=4, n_layers=2).state_dict().items()
+    }
+    with pytest.raises(RuntimeError, match="levels.0.weight"):
+        BlurNet(n_filters=4, n_layers=2).load_state_dict(old)
+
+
+def test_blurnet_trains_with_finite_gradients_on_flat_images():
+    net = BlurNet(n_filters=3, n_layers=2)
+    X = torch.cat([torch.zeros(2, 20, 20), torch.rand(2, 20, 20)])
+    loss = torch.nn.functional.cross_entropy(net(X), torch.tensor([0, 0, 1, 1]))
+    loss.backward()
+    for name, parameter in net.named_parameters():
+        assert torch.isfinite(parameter.grad).all(), name
+        assert parameter.grad.abs().sum() > 0, name
+
+
+def test_single_level_blurnet_learns():
+    X, y = make_images(64, seed=2)
+    net = tiny_net(module__n_layers=1, max_epochs=10, train_split=None).fit(X, y)
+    assert set(net.module_.state_dict()) == {
+        "levels.0.weight",
+        "classifier.weight",
+        "classifier.bias",
+    }
+    X_test, y_test = make_images(32, seed=3)
+    assert np.mean(net.predict(X_test) == y_test) > 0.9
 
 
 def test_blurnet_rejects_bad_settings():
@@ -62,6 +193,81 @@ def test_blurnet_rejects_bad_settings():
         BlurNet(n_layers=0)
     with pytest.raises(ValueError, match="kernel_size"):
         BlurNet(kernel_size=4)
+
+
+def test_predict_proba_is_blurnet_predict_proba(fitted, data):
+    X, _ = data
+    proba = fitted.predict_proba(X)
+    assert proba.dtype == np.float32
+    direct = blurnet_predict_proba(fitted.module_, X, fitted.batch_size)
+    np.testing.assert_array_equal(proba, direct)
+    # It is the softmax of the module's logits, in eval mode.
+    module = fitted.module_
+    was_training = module.training
+    with torch.no_grad():
+        logits = module.eval()(torch.from_numpy(X))
+    module.train(was_training)
+    expected = torch.softmax(logits, dim=1).numpy()
+    np.testing.assert_allclose(proba, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_blurnet_predict_proba_batches_and_modes(fitted, data):
+    X, _ = data
+    module = fitted.module_
+    whole = blurnet_predict_proba(module, X, len(X))
+    for batch_size in (1, 5, 1000):
+        np.testing.assert_allclose(
+            blurnet_predict_proba(module, X, batch_size), whole, rtol=1e-5, atol=1e-6
+        )
+    np.testing.assert_allclose(
+        blurnet_predict_proba(module, X.astype(np.float64)), whole, atol=1e-6
+    )
+    was_training = module.training
+    module.train()
+    blurnet_predict_proba(module, X[:3])
+    assert module.training  # the mode is restored
+    module.eval()
+    blurnet_predict_proba(module, X[:3])
+    assert not module.training
+    module.train(was_training)
+    assert blurnet_predict_proba(module, X[:0]).shape == (0, 2)
+    with pytest.raises(ValueError, match="shape"):
+        blurnet_predict_proba(module, X[0])
+    with pytest.raises(ValueError, match="batch_size"):
+        blurnet_predict_proba(module, X, 0)
+
+
+def test_predict_proba_uses_iterator_valid_batch_size(data):
+    X, y = data
+    net = tiny_net(iterator_valid__batch_size=7).fit(X, y)
+    np.testing.assert_array_equal(
+        net.predict_proba(X), blurnet_predict_proba(net.module_, X, 7)
+    )
+
+
+def test_blurnet_module_imports_neither_sklearn_nor_skorch():
+    # Loaded from its file, so that blurkit/__init__.py plays no part.
+    path = Path(_blurnet.__file__)
+    code = f"""
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("blurnet_alone", {str(path)!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+import numpy as np
+proba = module.blurnet_predict_proba(module.BlurNet(), np.zeros((2, 20, 20)))
+assert proba.shape == (2, 2), proba.shape
+heavy = sorted(
+    name for name in sys.modules
+    if name.split(".")[0] in ("sklearn", "skorch", "blurkit")
+)
+print("heavy:", heavy)
+assert "torch" in sys.modules
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "heavy: []"
 
 
 def test_fit_predict_shapes(fitted, data):
@@ -163,7 +369,7 @@ def test_clone_and_set_params_route_module_settings(fitted, data):
     assert net.get_params()["module__n_filters"] == 4
     assert not hasattr(net, "module_")
     net.set_params(module__n_filters=3, patience=2).fit(X, y)
-    assert net.module_.convs[0].out_channels == 3
+    assert net.module_.levels[0].out_channels == 3
     assert dict(net.callbacks_)["early_stopping"].patience == 2
 
 
