@@ -151,6 +151,28 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     >>> image.shape, image.dtype, float(image[0, 0])
     ((4, 5), dtype('float32'), 0.501960813999176)
     """
+    return levels_to_float(_read_pixels(path))
+
+
+def levels_to_float(pixels: np.ndarray) -> np.ndarray:
+    """8-bit grey levels (uint8, any shape) as float32 in [0, 1]; else as is.
+
+    float32 division is correctly rounded: each level becomes the float32
+    nearest to ``level / 255``, as the float64 route of the other modes.
+    """
+    if pixels.dtype != np.uint8:
+        return pixels
+    grey = pixels.astype(np.float32)
+    grey /= np.float32(255)
+    return grey
+
+
+def _read_pixels(path: str | os.PathLike) -> np.ndarray:
+    """`read_image`, except that 8-bit grey PNGs stay uint8 grey levels.
+
+    Streaming prediction converts a whole batch of them at once (see
+    `levels_to_float`).
+    """
     path = Path(path)
     # One stat for the three checks: this runs once per image of a large run.
     try:
@@ -171,10 +193,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         return read_nifti_slice(path)
     try:
         # One read, rather than Pillow's many small ones.
-        data = path.read_bytes()
-        grey = _read_grey8_png(data)
-        if grey is not None:
-            return grey
+        with open(path, "rb", buffering=0) as file:
+            data = file.readall()
+        levels = _read_grey8_png(data)
+        if levels is not None:
+            return levels
         with Image.open(io.BytesIO(data)) as im:
             # load() decodes all data now, so truncation is detected here.
             im.load()
@@ -209,7 +232,9 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _read_grey8_png(data: bytes) -> np.ndarray | None:
-    """Decode an intact, non-interlaced 8-bit grey PNG; None for anything else.
+    """Grey levels (uint8) of an intact, non-interlaced 8-bit grey PNG.
+
+    None for any other file.
 
     The challenge's own kind of file, and the common case of a large run:
     the chunks are walked here (checking their CRCs) and Pillow's C decoder
@@ -249,11 +274,7 @@ def _read_grey8_png(data: bytes) -> np.ndarray | None:
         im = Image.frombytes("L", (width, height), b"".join(pixels), "zip", "L")
     except (ValueError, OSError):
         return None
-    # float32 division is correctly rounded: each level gets the float32
-    # nearest to level / 255, as the float64 route of the other modes.
-    grey = np.asarray(im).astype(np.float32)
-    grey /= np.float32(255)
-    return grey
+    return np.asarray(im)
 
 
 def _to_grey_float(im: Image.Image, path: Path) -> np.ndarray:
@@ -262,11 +283,7 @@ def _to_grey_float(im: Image.Image, path: Path) -> np.ndarray:
     if mode == "1":
         return np.asarray(im, dtype=np.float32)
     if mode == "L":
-        # float32 division is correctly rounded: each level gets the float32
-        # nearest to level / 255, as the float64 route of the other modes.
-        grey = np.asarray(im).astype(np.float32)
-        grey /= np.float32(255)
-        return grey
+        return levels_to_float(np.asarray(im))
     if mode == "LA":
         grey = np.asarray(im.getchannel("L"), dtype=np.float64)
         return (grey / 255).astype(np.float32)
@@ -516,11 +533,13 @@ def _subject_id(path: Path) -> str:
     For NIfTI files, the BIDS ``sub-``/``ses-`` entities when the name has
     them (``sub-01_T1w.nii.gz`` gives ``sub-01``).
     """
-    if _is_nifti_name(path.name):
+    name = path.name
+    if _is_nifti_name(name):
         from ._nifti import nifti_subject_id
 
         return nifti_subject_id(path)
-    return path.stem
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
 
 
 def _images_by_stem(folder: Path) -> dict[str, Path]:
@@ -609,22 +628,22 @@ def list_images(
                 subjects = _read_subject_ids(item / SUBJECTS_FILE)
                 pairs = list(zip(subjects, _listed_images(item, subjects), strict=True))
             else:
-                files = sorted(
-                    (
-                        Path(e.path)
-                        for e in os.scandir(item)
-                        if e.is_file()
-                        and not e.name.startswith(".")
+                # Names, not paths, until sorted: folders may hold many files.
+                with os.scandir(item) as entries:
+                    names = sorted(
+                        e.name
+                        for e in entries
+                        if not e.name.startswith(".")
                         and _is_image_name(e.name)
-                    ),
-                    key=lambda p: p.name,
-                )
-                if not files:
+                        and e.is_file()
+                    )
+                if not names:
                     raise BlurkitInputError(
                         f"{item}: folder holds no {SUBJECTS_FILE} and no image file "
                         f"({', '.join(_READABLE_SUFFIXES)})"
                     )
-                pairs = [(_subject_id(p), p) for p in files]
+                paths = [item / name for name in names]
+                pairs = [(_subject_id(path), path) for path in paths]
         elif item.is_file():
             if not _is_image_name(item.name):
                 raise BlurkitInputError(

@@ -137,37 +137,44 @@ def noise_std_stack(stack) -> np.ndarray:
     return _noise_std(_as_stack(stack))
 
 
-def _noise_std(stack: np.ndarray) -> np.ndarray:
+def _noise_std(stack: np.ndarray, step: int = 1) -> np.ndarray:
     """`noise_std_stack` of a stack already checked by `_as_stack`.
 
-    Computed in the stack's precision; returns float64.
+    With ``step=2`` the median is taken over the response at every other
+    interior pixel of every other row (a quarter of them), which estimates
+    the same quantity at a quarter of the cost. Computed in the stack's
+    precision; returns float64.
     """
     n, h, w = stack.shape
     if h < 3 or w < 3:
         return np.zeros(n)
-    response = np.empty((n, h - 2, w - 2), dtype=stack.dtype)
+    shape = (len(range(1, h - 1, step)), len(range(1, w - 1, step)))
+    response = np.empty((n, *shape), dtype=stack.dtype)
     # A few images at a time stay in the processor's cache.
     for start in range(0, n, 8):
-        _noise_response(stack[start : start + 8], out=response[start : start + 8])
+        _noise_response(
+            stack[start : start + 8], out=response[start : start + 8], step=step
+        )
     # Median absolute response, scaled to a std for Gaussian noise: robust to
     # the edges of the brain, which only touch a minority of pixels.
     return _row_medians(response.reshape(n, -1)) / (0.6745 * 6.0)
 
 
-def _noise_response(stack: np.ndarray, out: np.ndarray) -> None:
+def _noise_response(stack: np.ndarray, out: np.ndarray, step: int = 1) -> None:
     """Absolute response to `_NOISE_MASK` of the interior pixels of a stack.
 
     The mask is the outer product of ``(1, -2, 1)`` with itself, so it is
     applied as two second differences, one per axis. In float64 this equals,
     bit for bit, ``np.abs(ndimage.correlate(stack, mask))`` without its
     one-pixel border: the weights are powers of two, so every step is exact
-    on the images' values.
+    on the images' values. ``step`` keeps every ``step``-th interior pixel of
+    every ``step``-th interior row.
     """
     h, w = stack.shape[1:]
-    rows = stack[:, :, : w - 2] + stack[:, :, 2:]
-    rows -= 2 * stack[:, :, 1 : w - 1]
-    np.add(rows[:, : h - 2], rows[:, 2:], out=out)
-    out -= 2 * rows[:, 1 : h - 1]
+    rows = stack[:, :, 0 : w - 2 : step] + stack[:, :, 2:w:step]
+    rows -= 2 * stack[:, :, 1 : w - 1 : step]
+    np.add(rows[:, 0 : h - 2 : step], rows[:, 2:h:step], out=out)
+    out -= 2 * rows[:, 1 : h - 1 : step]
     np.abs(out, out=out)
 
 
@@ -436,6 +443,31 @@ def log10_ratio(numerator, denominator) -> np.ndarray:
     return np.log10(np.maximum(np.nan_to_num(ratio, nan=0.0), 10.0**LOG_FLOOR))
 
 
+def _smooth_size(n: int) -> int:
+    """A side length for the FFT: ``n`` less at most ``max(3, n // 32)``.
+
+    The largest integer in that range with no prime factor above 5, on which
+    the FFT is fastest (120 rather than 121 saves a quarter of its time), or
+    ``n`` itself when the range holds none.
+    """
+    for size in range(n, n - max(3, n // 32) - 1, -1):
+        rest = size
+        for prime in (2, 3, 5):
+            while rest % prime == 0:
+                rest //= prime
+        if rest == 1:
+            return size
+    return n
+
+
+def _fft_friendly_crop(stack: np.ndarray) -> np.ndarray:
+    """The centred crop of a stack to sides of `_smooth_size` (a view)."""
+    h, w = stack.shape[1:]
+    height, width = _smooth_size(h), _smooth_size(w)
+    top, left = (h - height) // 2, (w - width) // 2
+    return stack[:, top : top + height, left : left + width]
+
+
 def _unit_float32(stack: np.ndarray) -> np.ndarray:
     """The stack in float32, images of extreme magnitude scaled to [0.5, 1).
 
@@ -450,7 +482,9 @@ def _unit_float32(stack: np.ndarray) -> np.ndarray:
     exponent = np.frexp(peak)[1]
     rescale = ((exponent > 1) | (exponent < -15)) & (peak > 0)
     if not rescale.any():
-        return stack.astype(np.float32, copy=False)
+        # Contiguous, so that reductions sum in the same order whatever the
+        # input's layout (a crop, float64): the features do not depend on it.
+        return np.ascontiguousarray(stack, dtype=np.float32)
     shift = np.where(rescale, -exponent, 0)[:, np.newaxis, np.newaxis]
     return np.ldexp(stack.astype(np.float64), shift).astype(np.float32)
 
@@ -468,6 +502,7 @@ def _sharpness_features(
     stack: np.ndarray, band_edges, n_orientations: int, subtract_noise: bool
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
+    stack = _fft_friendly_crop(stack)
     n_bands = len(np.asarray(band_edges).ravel()) - 1
     features = np.empty((len(stack), 2 * (n_bands - 1) + 1))
     # Blocks of a few dozen images keep the FFT's working set in the
@@ -483,7 +518,7 @@ def _sharpness_features(
 def _sharpness_block(stack, band_edges, n_orientations, subtract_noise):
     stack = _unit_float32(stack)
     n_orientations = int(n_orientations)
-    noise = _noise_std(stack) ** 2
+    noise = _noise_std(stack, step=2) ** 2
     power = _band_power_profile(stack, band_edges, n_orientations)
     # Cells with no frequency of the grid (tiny images) hold no detail.
     power = np.nan_to_num(power, nan=0.0)
@@ -528,10 +563,18 @@ def sharpness_features(
 
     Notes
     -----
-    Computed in single precision (float32); an image of extreme magnitude
-    (peak below 2**-16 or at least 2) is first scaled by a power of two,
-    which is exact. Every feature is a ratio of powers of the same
-    image: scaling the intensities changes nothing.
+    Computed in single precision (float32), on a centred crop of the image
+    whose sides have no prime factor above 5, where the FFT is fastest, when
+    that crop takes at most 3 pixels or 3% of a side (121x121 becomes
+    120x120): the border pixels, which the Hann window weighs least. An image of
+    extreme magnitude (peak below 2**-16 or at least 2) is first scaled by a
+    power of two, which is exact. The noise floor is estimated from a
+    quarter of the pixels (every other pixel of every other row). Band powers
+    are summed by one matrix product per block of images, whose rounding can
+    differ in the last float32 digits (about 1e-7) with the number of images
+    computed together; the input's dtype and memory layout change nothing. Every
+    feature is a ratio of powers of the same image: scaling the intensities
+    changes nothing.
 
     Examples
     --------
@@ -540,7 +583,7 @@ def sharpness_features(
     >>> image = np.random.default_rng(0).random((32, 32))
     >>> features = sharpness_features(image)
     >>> features.shape
-    (17,)
+    (15,)
     >>> bool(np.allclose(features, sharpness_features(1000 * image)))
     True
     """

@@ -371,7 +371,7 @@ def save_model(
     >>> save_model(LaplacianVariance().fit(np.zeros((2, 16, 16))), path)
     >>> model, info = load_model(path)
     >>> type(model).__name__, info["format_version"]
-    ('LaplacianVariance', 2)
+    ('LaplacianVariance', 3)
     """
     import skops.io as sio
 

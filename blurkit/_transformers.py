@@ -254,7 +254,7 @@ class SharpnessFeatures(_ImageFeatures):
     >>> images = np.random.default_rng(0).random((2, 32, 32))
     >>> features = SharpnessFeatures().fit(images)
     >>> features.transform(images).shape
-    (2, 17)
+    (2, 15)
     >>> features.get_feature_names_out()[:2].tolist()
     ['band_0.15_0.25_mean', 'band_0.15_0.25_min']
     """

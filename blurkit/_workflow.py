@@ -20,10 +20,11 @@ import numpy as np
 from ._io import (
     BlurkitInputError,
     _effective_n_jobs,
+    _read_pixels,
     check_writable,
+    levels_to_float,
     list_images,
     load_dataset,
-    read_image,
     write_prediction_results,
 )
 from ._validation import check_image_size
@@ -271,16 +272,24 @@ def predict_chunk(paths, *, model, sigma=False, skip_errors=False):
             kept.append(i)
     if not images:
         return np.zeros(0, dtype=np.int64), None, None, errors
-    if len({image.shape for image in images}) == 1:
-        images = np.stack(images)
+    if len({(image.shape, image.dtype) for image in images}) == 1:
+        # One stack, converted at once when it holds 8-bit grey levels.
+        images = levels_to_float(np.stack(images))
+    else:
+        images = [levels_to_float(image) for image in images]
+        if len({image.shape for image in images}) == 1:
+            images = np.stack(images)
     proba = model.predict_proba(images)
     sigmas = model.predict_sigma(images) if sigma else None
     return np.asarray(kept, dtype=np.int64), proba, sigmas, errors
 
 
 def _read_judgeable(path):
-    """Read an image, refusing one too small for the models to judge."""
-    image = read_image(path)
+    """Read an image, refusing one too small for the models to judge.
+
+    8-bit grey PNGs come back as uint8 grey levels (see `levels_to_float`).
+    """
+    image = _read_pixels(path)
     try:
         check_image_size([image], names=[str(path)])
     except ValueError as exc:
@@ -293,9 +302,10 @@ def _map_in_threads(function, chunks, n_jobs):
 
     At most ``n_jobs + 1`` chunks are submitted ahead, so memory stays
     bounded; their heavy work (decoding, FFTs, tensors) runs without the GIL.
-    The processors are shared out between the threads: BLAS and torch get
-    ``cpu_count // n_jobs`` threads each (at least 1) meanwhile, instead of
-    each starting one per processor and all fighting for the same cores.
+    The processors are shared out between the threads: torch gets
+    ``cpu_count // n_jobs`` threads (at least 1) meanwhile, and BLAS one, as
+    its products here are small; otherwise each would start one thread per
+    processor, and idle BLAS threads spin, taking a core for nothing.
     """
     n_jobs = max(1, _effective_n_jobs(n_jobs))
     pool = ThreadPoolExecutor(max_workers=n_jobs)
@@ -314,12 +324,12 @@ def _map_in_threads(function, chunks, n_jobs):
 
 @contextlib.contextmanager
 def _inner_threads(n_threads):
-    """Limit BLAS, and torch if it is loaded, to ``n_threads`` threads."""
+    """Limit BLAS to one thread, and torch (if loaded) to ``n_threads``."""
     from threadpoolctl import threadpool_limits
 
     torch = sys.modules.get("torch")
     previous = None if torch is None else torch.get_num_threads()
-    with threadpool_limits(limits=n_threads, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"):
         if torch is not None:
             torch.set_num_threads(n_threads)
         try:

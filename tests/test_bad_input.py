@@ -646,3 +646,33 @@ def test_unwritable_output_is_reported_and_old_file_kept(
         save_model(detector, model_copy)
     assert model_copy.read_bytes() == b"previous model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.blurkit", "out.tsv"]
+
+
+def test_streaming_prediction_reads_mixed_formats_like_read_image(detector, tmp_path):
+    # 8-bit grey PNGs take a fast decoding path and are converted a batch at
+    # a time; other formats and sizes in the same batch must not change what
+    # each image reads as.
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    validation = sorted((DEMO_DATA / "validation").glob("*.png"))
+    levels = np.asarray(Image.open(validation[0]))
+    Image.fromarray(levels).save(folder / "a_grey8.png")
+    Image.fromarray(levels.astype(np.uint16) * 257).save(folder / "b_grey16.png")
+    Image.fromarray(np.stack([levels] * 3, axis=-1)).save(folder / "c_rgb.png")
+    Image.fromarray(levels).save(folder / "d_interlaced.png", interlace=1)
+    Image.fromarray(levels[10:-10, 5:-5]).save(folder / "e_smaller.png")
+    for path in validation[1:4]:
+        (folder / f"f_{path.name}").write_bytes(path.read_bytes())
+    files = sorted(folder.glob("*.png"))
+    images = [read_image(path) for path in files]
+    expected = np.concatenate([detector.predict_proba([image]) for image in images])[
+        :, 1
+    ]
+    out = tmp_path / "out.tsv"
+    for batch_size in (2, 256):
+        predict_files(
+            detector, [folder], out, probability=True, batch_size=batch_size, log=None
+        )
+        rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
+        assert [row[0] for row in rows] == [path.stem for path in files]
+        np.testing.assert_allclose([float(row[2]) for row in rows], expected, rtol=1e-5)

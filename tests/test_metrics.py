@@ -7,6 +7,7 @@ from blurkit import (
     highfreq_energy_ratio,
     laplacian_variance,
     noise_std,
+    sharpness_features,
 )
 
 SCORES = [laplacian_variance, highfreq_energy_ratio]
@@ -79,3 +80,24 @@ def test_rgb_free_metrics_accept_integer_images():
     assert laplacian_variance(image) == pytest.approx(
         laplacian_variance(image.astype(float))
     )
+
+
+def test_sharpness_features_do_not_depend_on_dtype_or_layout(sharp_image):
+    from blurkit._metrics import sharpness_features_stack
+
+    stack = np.stack([sharp_image, blur(sharp_image, 1.0)]).astype(np.float32)
+    reference = sharpness_features_stack(stack)
+    # The same values as float64, as a strided view, or one image at a time.
+    np.testing.assert_array_equal(
+        sharpness_features_stack(stack.astype(np.float64)), reference
+    )
+    padded = np.zeros((2, stack.shape[1] + 4, stack.shape[2] * 2), np.float32)
+    padded[:, 2:-2, ::2] = stack
+    np.testing.assert_array_equal(
+        sharpness_features_stack(padded[:, 2:-2, ::2]), reference
+    )
+    # Alone, an image's band sums take another BLAS kernel: float32 rounding.
+    np.testing.assert_allclose(sharpness_features(stack[1]), reference[1], rtol=1e-6)
+    # 121x121 is cropped to 120x120, where the FFT is fastest: the border
+    # row and column that the crop drops barely matter.
+    assert reference.shape == (2, 15) and np.all(np.isfinite(reference))
