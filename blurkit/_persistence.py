@@ -29,7 +29,10 @@ parameters and copies the weights in. The optimizer's state is not kept: a
 loaded CNN predicts exactly like the saved one, but continuing its training
 (``partial_fit``) starts with a fresh optimizer.
 
-Files of format 1 (blurkit 0.1.0 and earlier) were joblib pickles. They are
+Files of format 2 (skops, written before blurkit 0.2.0) hold the former CNN,
+whose weights do not fit today's network: they are refused with the version
+that made them and the advice to retrain. Files of format 1 (blurkit 0.1.0
+and earlier) were joblib pickles. They are
 recognised without unpickling them, and refused with a message saying which
 blurkit made them; ``load_model(path, trust_pickle=True)`` loads one that you
 trust, so that you can save it again in the safe format.
