@@ -81,7 +81,8 @@ class FeaturesPredictor(_Predictor):
     intercept : ndarray of shape (1,)
         The logistic regression's ``coef_`` and ``intercept_``.
     pixel_spacing : float, default=1.5
-        Carried along for the output's ``Sigma_mm`` column header logic.
+        The model's pixel size in mm, kept so that the predictor stands in
+        for the model wherever the model's is read.
     """
 
     kind = "features-logistic"
@@ -148,6 +149,7 @@ class NetPredictor(_Predictor):
     batch_size : int
         Images per forward pass, as the classifier's.
     pixel_spacing : float, default=1.5
+        As for `FeaturesPredictor`.
     """
 
     kind = "blurnet"

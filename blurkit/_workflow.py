@@ -20,6 +20,7 @@ import numpy as np
 from ._io import (
     BlurkitInputError,
     _effective_n_jobs,
+    _is_nifti_name,
     _read_pixels,
     check_writable,
     levels_to_float,
@@ -29,7 +30,7 @@ from ._io import (
 )
 from ._validation import check_image_size
 
-__all__ = ["predict_files", "train_detector"]
+__all__ = ["predict_files", "predict_volumes", "train_detector"]
 
 
 def _say(message, stream):
@@ -337,3 +338,123 @@ def _inner_threads(n_threads):
         finally:
             if torch is not None:
                 torch.set_num_threads(previous)
+
+
+def predict_volumes(
+    model,
+    inputs,
+    output,
+    *,
+    slices: int | slice | None = None,
+    probability: bool = False,
+    sigma: bool = False,
+    pixel_spacing: float | None = None,
+    on_error: str = "raise",
+    log=sys.stderr,
+) -> list[tuple[str, str]]:
+    """Predict NIfTI volumes from one or several coronal slices each.
+
+    Each volume is summarised by the mean, over its slices, of the
+    probability of being sharp: its label is 1 when that mean is above 0.5.
+    With one slice this is the slice's own prediction.
+
+    Parameters
+    ----------
+    model : fitted classifier
+        A :class:`BlurDetector` (needed for ``sigma``) or any classifier of
+        images with ``predict_proba`` and ``classes_`` 0 and 1.
+    inputs : sequence of str or Path
+        NIfTI files and/or folders of them (see :func:`blurkit.list_images`);
+        subject ids come from the file names
+        (:func:`blurkit._nifti.nifti_subject_id`).
+    output : str or Path
+        TSV to write (``Subject<TAB>Label``), atomically.
+    slices : int, slice or None, default=None
+        Coronal slices of each volume; see
+        :func:`blurkit._nifti.read_nifti_slices`.
+    probability : bool, default=False
+        Add ``Probability``, the mean probability of being sharp.
+    sigma : bool, default=False
+        Add ``Sigma_px`` and ``Sigma_mm``, the mean estimated Gaussian blur of
+        the slices.
+    pixel_spacing : float, default=None
+        Pixel size in mm for ``Sigma_mm``; None uses the model's.
+    on_error : {"raise", "skip"}, default="raise"
+        A volume that cannot be read (or lacks the slices) stops the run, or
+        is left out of the TSV and returned.
+    log : file-like or None, default=sys.stderr
+        Where progress goes.
+
+    Returns
+    -------
+    skipped : list of (str, str)
+        Path and message of each volume skipped.
+
+    Raises
+    ------
+    BlurkitInputError
+        If an input is not a NIfTI file, or with ``on_error="raise"`` a volume
+        cannot be read; nothing is written.
+    """
+    from ._nifti import read_nifti_slices
+
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    entries = list_images(inputs)
+    # Fail now rather than after reading every volume.
+    check_writable(output)
+    for _, path in entries:
+        if not _is_nifti_name(path.name):
+            raise BlurkitInputError(
+                f"{path}: slice selection applies to NIfTI volumes; expected a "
+                ".nii or .nii.gz file"
+            )
+    classes = list(np.asarray(model.classes_))
+    sharp = classes.index(1)
+    n = len(entries)
+    labels = np.zeros(n, dtype=np.int64)
+    proba = np.zeros(n)
+    sigmas = np.zeros(n)
+    done = np.zeros(n, dtype=bool)
+    skipped = []
+    # Read the next volume while the model works on this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(read_nifti_slices, entries[0][1], slices) if n else None
+        for k in range(n):
+            current = pending
+            if k + 1 < n:
+                pending = pool.submit(read_nifti_slices, entries[k + 1][1], slices)
+            try:
+                stack = current.result()
+            except BlurkitInputError as exc:
+                if on_error == "raise":
+                    raise
+                skipped.append((str(entries[k][1]), str(exc)))
+                continue
+            proba[k] = float(np.mean(model.predict_proba(stack)[:, sharp]))
+            labels[k] = 1 if proba[k] > 0.5 else 0
+            if sigma:
+                sigmas[k] = float(np.mean(model.predict_sigma(stack)))
+            done[k] = True
+            if log is not None and n > 1:
+                print(
+                    f"Predicted {k + 1}/{n} volumes ({len(stack)} slices)",
+                    file=log,
+                    flush=True,
+                )
+    write_prediction_results(
+        output,
+        [subject for subject, _ in entries],
+        labels,
+        done,
+        skipped,
+        what="volumes",
+        probability=proba if probability else None,
+        sigma=sigmas if sigma else None,
+        pixel_spacing=(
+            getattr(model, "pixel_spacing", 1.5)
+            if pixel_spacing is None
+            else pixel_spacing
+        ),
+    )
+    return skipped

@@ -248,7 +248,7 @@ def _predict(args):
 
 
 def _predict_volumes(model, args):
-    from ._nifti import predict_volumes
+    from ._workflow import predict_volumes
 
     if getattr(args, "scheduler", None) is not None:
         raise ValueError(
