@@ -849,6 +849,20 @@ def _check_destination(path: Path) -> None:
         raise BlurkitInputError(f"{path}: is a folder; expected a file path")
 
 
+def _is_special_file(path: Path) -> bool:
+    """Whether ``path`` is a device, pipe or socket (``/dev/null``, a FIFO).
+
+    Such a destination is written in place: renaming a file onto it would
+    replace it (turn ``/dev/null`` into a plain file), and nothing on it can
+    be half-overwritten anyway.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_writable(path: str | os.PathLike) -> None:
     """Check that a file can be written at ``path``, before long work.
 
@@ -870,6 +884,10 @@ def check_writable(path: str | os.PathLike) -> None:
     """
     path = Path(path)
     _check_destination(path)
+    if _is_special_file(path):
+        if not os.access(path, os.W_OK):
+            raise BlurkitInputError(f"{path}: cannot write (permission denied)")
+        return
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         os.close(fd)
@@ -887,11 +905,19 @@ def _atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     an atomic rename: readers see either the old file or the complete new one.
     If the body or the rename fails, the temporary file is removed and an
     existing ``path`` is left untouched. OS errors are re-raised as
-    :class:`BlurkitInputError`. Missing parent folders are not created.
+    :class:`BlurkitInputError`. Missing parent folders are not created. A
+    device, pipe or socket (``/dev/null``, ``/dev/stdout``, a FIFO) is
+    yielded itself and written in place: it cannot be replaced.
     """
     path = Path(path)
     parent = path.parent
     _check_destination(path)
+    if _is_special_file(path):
+        try:
+            yield path
+        except OSError as exc:
+            raise BlurkitInputError(f"{path}: cannot write ({_one_line(exc)})") from exc
+        return
     tmp = None
     try:
         for _ in range(100):

@@ -16,6 +16,7 @@ from blurkit._io import (
     Dataset,
     _atomic_path,
     _subject_id,
+    check_writable,
     iter_image_batches,
     list_images,
     load_dataset,
@@ -743,3 +744,36 @@ def test_png_helper_sanity():
     chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr
     chunk += struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
     assert _png_chunk_types(b"\x89PNG\r\n\x1a\n" + chunk) == ["IHDR"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
+def test_a_pipe_or_device_destination_is_written_in_place(tmp_path):
+    import stat
+    import threading
+
+    # Renaming a temporary file onto a FIFO, or onto /dev/null, would replace
+    # it with a plain file: such destinations are written directly.
+    fifo = tmp_path / "out.tsv"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    check_writable(fifo)
+    write_predictions(fifo, ["sub-01"], [1])
+    reader.join(timeout=10)
+    assert received == [b"Subject\tLabel\nsub-01\t1\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+@pytest.mark.skipif(
+    not os.path.exists(os.devnull)
+    or not __import__("stat").S_ISCHR(os.stat(os.devnull).st_mode),
+    reason="needs /dev/null as a character device",
+)
+def test_dev_null_stays_a_device(tmp_path):
+    import stat
+
+    check_writable(os.devnull)
+    write_predictions(os.devnull, ["sub-01"], [1])
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
