@@ -33,6 +33,13 @@ from ._validation import check_image_size
 __all__ = ["predict_files", "predict_volumes", "train_detector"]
 
 
+def _pixel_spacing(model, pixel_spacing):
+    """The pixel size for ``Sigma_mm``: as given, else the model's (1.5 mm)."""
+    if pixel_spacing is None:
+        return getattr(model, "pixel_spacing", 1.5)
+    return pixel_spacing
+
+
 def _say(message, stream):
     if stream is not None:
         print(message, file=stream, flush=True)
@@ -224,11 +231,7 @@ def predict_files(
         what="images",
         probability=proba if probability else None,
         sigma=sigmas if sigma else None,
-        pixel_spacing=(
-            getattr(model, "pixel_spacing", 1.5)
-            if pixel_spacing is None
-            else pixel_spacing
-        ),
+        pixel_spacing=_pixel_spacing(model, pixel_spacing),
     )
     return skipped
 
@@ -451,10 +454,6 @@ def predict_volumes(
         what="volumes",
         probability=proba if probability else None,
         sigma=sigmas if sigma else None,
-        pixel_spacing=(
-            getattr(model, "pixel_spacing", 1.5)
-            if pixel_spacing is None
-            else pixel_spacing
-        ),
+        pixel_spacing=_pixel_spacing(model, pixel_spacing),
     )
     return skipped
