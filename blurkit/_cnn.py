@@ -208,6 +208,29 @@ class BlurNetClassifier(NeuralNetClassifier):
             ),
         ]
 
+    def fit(self, X, y=None, **fit_params):
+        """Initialise and train the network (see :class:`skorch.NeuralNet`).
+
+        The images are checked first, so that an empty or malformed ``X``
+        fails with a clear ``ValueError`` before skorch's callbacks start.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W), list of 2-D arrays, or skorch Dataset
+            Training images.
+        y : array-like of shape (n,)
+            Labels, two classes.
+        **fit_params : dict
+            Passed on to skorch's ``fit``.
+
+        Returns
+        -------
+        self : BlurNetClassifier
+        """
+        if not is_dataset(X):
+            check_images(X)
+        return super().fit(X, y, **fit_params)
+
     def initialize(self):
         """Seed torch from ``random_state``, then initialise all components."""
         if self.random_state is None:
