@@ -24,7 +24,7 @@ import struct
 import tempfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -40,7 +40,6 @@ __all__ = [
     "BlurkitInputError",
     "Dataset",
     "check_writable",
-    "iter_image_batches",
     "list_images",
     "load_dataset",
     "read_image",
@@ -731,102 +730,6 @@ def load_dataset(folder: str | os.PathLike, *, n_jobs: int | None = None) -> Dat
         labels=table["Label"].to_numpy(dtype=np.int64),
         subjects=subjects,
     )
-
-
-def iter_image_batches(
-    paths: Sequence[str | os.PathLike],
-    *,
-    batch_size: int = 256,
-    n_jobs: int | None = 2,
-    on_error: str = "raise",
-) -> Iterator[tuple[np.ndarray, list[np.ndarray], list[tuple[int, str]]]]:
-    """Decode images batch by batch, prefetching the next batch in threads.
-
-    Made for streaming prediction over many files: while the consumer works
-    on one batch, the next one is decoded by a thread pool, so at most about
-    two batches are held in memory by this generator.
-
-    Parameters
-    ----------
-    paths : sequence of str or path-like
-        Image files, in the order results should come.
-    batch_size : int, default=256
-        Number of paths per batch (the last batch may be shorter).
-    n_jobs : int, default=2
-        Number of decoding threads; ``None`` means 1 and ``-1`` all processors
-        (joblib conventions).
-    on_error : {"raise", "skip"}, default="raise"
-        With ``"raise"`` the first file (in input order) that cannot be read
-        raises :class:`BlurkitInputError`; with ``"skip"`` such files are left
-        out of ``indices``/``images`` and reported in ``errors``.
-
-    Yields
-    ------
-    indices : ndarray of shape (n_decoded,), dtype int64
-        Positions in ``paths`` of the images of this batch, increasing.
-    images : list of ndarray
-        The decoded 2-D ``float32`` images, aligned with ``indices``.
-    errors : list of (int, str)
-        Position and one-line message of each file of this batch that could
-        not be read (always empty with ``on_error="raise"``).
-
-    Raises
-    ------
-    ValueError
-        If ``batch_size`` is not a positive integer or ``on_error`` is unknown.
-    BlurkitInputError
-        With ``on_error="raise"``, for the first unreadable file.
-    """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-    # Validate now, not at the first next(): the work is in a generator.
-    return _iter_batches(
-        [Path(p) for p in paths],
-        batch_size=int(batch_size),
-        n_workers=max(1, _effective_n_jobs(n_jobs)),
-        skip_errors=on_error == "skip",
-    )
-
-
-def _iter_batches(
-    paths: list[Path], *, batch_size: int, n_workers: int, skip_errors: bool
-) -> Iterator[tuple[np.ndarray, list[np.ndarray], list[tuple[int, str]]]]:
-    starts = range(0, len(paths), batch_size)
-    if not starts:
-        return
-    pool = ThreadPoolExecutor(max_workers=n_workers)
-
-    def submit(start: int) -> list[Future]:
-        return [pool.submit(read_image, p) for p in paths[start : start + batch_size]]
-
-    try:
-        pending = submit(starts[0])
-        for k, start in enumerate(starts):
-            current = pending
-            # Queue the next batch before handing this one out: it decodes
-            # while the consumer works.
-            pending = submit(starts[k + 1]) if k + 1 < len(starts) else []
-            indices, images, errors = [], [], []
-            for offset, future in enumerate(current):
-                try:
-                    image = future.result()
-                except BlurkitInputError as exc:
-                    if not skip_errors:
-                        raise
-                    errors.append((start + offset, str(exc)))
-                    continue
-                indices.append(start + offset)
-                images.append(image)
-            current = image = None
-            yield np.array(indices, dtype=np.int64), images, errors
-            # Drop our references so only about two batches stay alive.
-            indices = images = errors = None
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- #

@@ -17,7 +17,6 @@ from blurkit._io import (
     _atomic_path,
     _subject_id,
     check_writable,
-    iter_image_batches,
     list_images,
     load_dataset,
     read_image,
@@ -665,77 +664,6 @@ def test_subject_id_strips_one_extension():
     assert _subject_id(Path("sub-01.NII.GZ")) == "sub-01"
     assert _subject_id(Path("sub.01.tif")) == "sub.01"
     assert IMAGE_SUFFIXES == (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-
-
-# --------------------------------------------------------------------------- #
-# iter_image_batches
-# --------------------------------------------------------------------------- #
-
-
-def _image_files(folder, n):
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        path = folder / f"im{i:02d}.png"
-        Image.fromarray(np.full((4, 3 + i % 2), i, dtype=np.uint8)).save(path)
-        paths.append(path)
-    return paths
-
-
-@pytest.mark.parametrize("n_jobs", [1, 3])
-def test_iter_image_batches_order(tmp_path, n_jobs):
-    paths = _image_files(tmp_path, 7)
-    batches = list(iter_image_batches(paths, batch_size=3, n_jobs=n_jobs))
-    assert [b[0].tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6]]
-    for indices, images, errors in batches:
-        assert errors == []
-        assert indices.dtype == np.int64
-        for i, image in zip(indices, images, strict=True):
-            assert image.dtype == np.float32
-            assert image.shape == (4, 3 + i % 2)
-            np.testing.assert_array_equal(image, np.float32(i) / np.float32(255))
-
-
-def test_iter_image_batches_skip_mode(tmp_path):
-    paths = _image_files(tmp_path, 6)
-    paths[1].write_bytes(b"")
-    paths[4].write_text("not an image")
-    paths.insert(5, tmp_path / "missing.png")
-    batches = list(iter_image_batches(paths, batch_size=4, on_error="skip"))
-    indices = np.concatenate([b[0] for b in batches]).tolist()
-    errors = [e for b in batches for e in b[2]]
-    assert indices == [0, 2, 3, 6]
-    assert [i for i, _ in errors] == [1, 4, 5]
-    for i, message in errors:
-        assert str(paths[i]) in message and "\n" not in message
-    assert sum(len(b[1]) for b in batches) == 4
-
-
-def test_iter_image_batches_raise_mode(tmp_path):
-    paths = _image_files(tmp_path, 5)
-    paths[3].write_bytes(b"")
-    batches = iter_image_batches(paths, batch_size=2)
-    first = next(batches)
-    assert first[0].tolist() == [0, 1]
-    with pytest.raises(BlurkitInputError) as exc_info:
-        list(batches)
-    _assert_one_line_naming(exc_info, paths[3])
-
-
-def test_iter_image_batches_validates_eagerly():
-    with pytest.raises(ValueError, match="batch_size"):
-        iter_image_batches([], batch_size=0)
-    with pytest.raises(ValueError, match="on_error"):
-        iter_image_batches([], on_error="ignore")
-    assert list(iter_image_batches([])) == []
-
-
-def test_iter_image_batches_early_stop(tmp_path):
-    paths = _image_files(tmp_path, 9)
-    batches = iter_image_batches(paths, batch_size=2, n_jobs=2)
-    indices, _, _ = next(batches)
-    batches.close()  # must not hang nor raise
-    assert indices.tolist() == [0, 1]
 
 
 def test_png_helper_sanity():
