@@ -482,8 +482,6 @@ def _unit_float32(stack: np.ndarray) -> np.ndarray:
     exponent = np.frexp(peak)[1]
     rescale = ((exponent > 1) | (exponent < -15)) & (peak > 0)
     if not rescale.any():
-        # Contiguous, so that reductions sum in the same order whatever the
-        # input's layout (a crop, float64): the features do not depend on it.
         return np.ascontiguousarray(stack, dtype=np.float32)
     shift = np.where(rescale, -exponent, 0)[:, np.newaxis, np.newaxis]
     return np.ldexp(stack.astype(np.float64), shift).astype(np.float32)
@@ -502,7 +500,6 @@ def _sharpness_features(
     stack: np.ndarray, band_edges, n_orientations: int, subtract_noise: bool
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
-    stack = _fft_friendly_crop(stack)
     n_bands = len(np.asarray(band_edges).ravel()) - 1
     features = np.empty((len(stack), 2 * (n_bands - 1) + 1))
     # Blocks of a few dozen images keep the FFT's working set in the
@@ -516,7 +513,10 @@ def _sharpness_features(
 
 
 def _sharpness_block(stack, band_edges, n_orientations, subtract_noise):
-    stack = _unit_float32(stack)
+    # A contiguous float32 block first (no copy when it already is one), then
+    # the crop, a view: reductions then sum in the same order whatever the
+    # input's dtype and layout.
+    stack = _fft_friendly_crop(_unit_float32(stack))
     n_orientations = int(n_orientations)
     noise = _noise_std(stack, step=3) ** 2
     power = _band_power_profile(stack, band_edges, n_orientations)
