@@ -211,8 +211,8 @@ class BlurNetClassifier(NeuralNetClassifier):
     def fit(self, X, y=None, **fit_params):
         """Initialise and train the network (see :class:`skorch.NeuralNet`).
 
-        The images are checked first, so that an empty or malformed ``X``
-        fails with a clear ``ValueError`` before skorch's callbacks start.
+        An empty ``X`` fails first, with a clear ``ValueError``, before
+        skorch's callbacks start (they would fail on it less clearly).
 
         Parameters
         ----------
@@ -227,7 +227,10 @@ class BlurNetClassifier(NeuralNetClassifier):
         -------
         self : BlurNetClassifier
         """
-        if not is_dataset(X):
+        n_images = len(X) if hasattr(X, "__len__") else len(np.asarray(X))
+        if not is_dataset(X) and n_images == 0:
+            # Raises check_images's message for an empty batch. Other input
+            # is checked once, when skorch builds its dataset.
             check_images(X)
         return super().fit(X, y, **fit_params)
 

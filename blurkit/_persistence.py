@@ -503,8 +503,14 @@ def _load_pickle(path: Path) -> tuple[Any, dict]:
     return payload["model"], info
 
 
-def _read_archive(path: Path) -> tuple[dict, bytes]:
-    """Header and skops bytes of a model file; BlurkitInputError otherwise."""
+def _read_archive(
+    path: Path, member: str = _MODEL_MEMBER, *, required: bool = True
+) -> tuple[dict, bytes | None]:
+    """Header and the bytes of one member of a model file (the skops model).
+
+    Only that member is read. A missing member is None when not
+    ``required``; any other problem is a BlurkitInputError.
+    """
     not_ours = (
         f"{path}: not a blurkit model file; expected a file written by "
         "`blurkit train` or blurkit.save_model"
@@ -527,11 +533,13 @@ def _read_archive(path: Path) -> tuple[dict, bytes]:
                     f"{not_ours} ({_HEADER_MEMBER} does not say format {_FORMAT!r})"
                 )
             _check_format_version(path, header)
-            if _MODEL_MEMBER not in names:
+            if member not in names:
+                if not required:
+                    return header, None
                 raise BlurkitInputError(
-                    f"{path}: damaged blurkit model file: {_MODEL_MEMBER} is missing"
+                    f"{path}: damaged blurkit model file: {member} is missing"
                 )
-            data = archive.read(_MODEL_MEMBER)
+            data = archive.read(member)
     except BlurkitInputError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
@@ -694,20 +702,19 @@ def load_predictor(path: str | os.PathLike):
             return None
     except OSError:
         return None
-    header, _ = _read_archive(path)
+    # The header and predictor.npz only: the skops model is not even read.
+    header, data = _read_archive(path, _PREDICTOR_MEMBER, required=False)
     spec = header.get("predictor")
     if spec is None:
         return None
     try:
-        with zipfile.ZipFile(path) as archive:
-            data = archive.read(_PREDICTOR_MEMBER)
+        if data is None:
+            raise KeyError(f"{_PREDICTOR_MEMBER} is missing")
         with np.load(io.BytesIO(data), allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files}
         return make_predictor(spec, arrays)
-    except (KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (KeyError, ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
         raise BlurkitInputError(
             f"{path}: damaged blurkit model file ({_PREDICTOR_MEMBER}: "
             f"{_one_line(exc)})"
         ) from exc
-    except OSError as exc:
-        raise BlurkitInputError(f"{path}: cannot read ({_one_line(exc)})") from exc
