@@ -106,8 +106,9 @@ class LaplacianVariance(_ImageFeatures):
     Parameters
     ----------
     normalize : bool, default=False
-        Divide each image by its 99th intensity percentile first, so that the
-        score no longer scales with contrast. The classic recipe does not.
+        Divide each image by its 99th intensity percentile first (but by no
+        less than 1e-50 of its peak magnitude), so that the score no longer
+        scales with contrast. The classic recipe does not.
     image_shape : tuple of int, default=None
         Shape of the images when ``X`` is passed as a 2-D table of flattened
         images.
@@ -145,8 +146,13 @@ class LaplacianVariance(_ImageFeatures):
 
     def _features(self, stack):
         if self.normalize:
-            scale = np.percentile(stack.reshape(len(stack), -1), 99, axis=1)
-            stack = stack / np.where(scale > 0, scale, 1.0)[:, None, None]
+            flat = stack.reshape(len(stack), -1)
+            scale = np.percentile(flat, 99, axis=1)
+            # At least 1e-50 of the peak magnitude, so that no normalised
+            # value exceeds 1e50, far below what the metrics accept.
+            peak = np.max(np.abs(flat), axis=1)
+            scale = np.where(scale > 0, np.maximum(scale, peak * 1e-50), 1.0)
+            stack = stack / scale[:, None, None]
         return np.log10(laplacian_variance_stack(stack) + 1e-12)[:, None]
 
 
