@@ -1,60 +1,79 @@
 """blurkit: tell sharp brain MRI slices from blurred ones.
 
-Layers, from the bottom up:
+The package's folders are its layers, each importing only those below it:
 
-- image metrics, pure functions of 2-D arrays (``laplacian_variance``,
-  ``highfreq_energy_ratio``, ``noise_std``, ``band_power_profile``);
-- scikit-learn transformers over them (``LaplacianVariance``,
-  ``FFTSharpness``, ``SharpnessFeatures``);
-- models: the feature pipeline, the skorch CNN ``BlurNetClassifier`` (torch is
-  imported only when it is used), the hybrid, degradation augmentation, the
-  blur-sigma regressor and ``BlurDetector``, with cross-validated model
-  selection;
-- I/O: the only code that touches files.
+- ``metrics``: pure functions of images;
+- ``degrade``: degradations and the registry of the robustness contract;
+- ``features``: scikit-learn transformers over the metrics;
+- ``models``: the feature pipeline, the CNN, the hybrid, augmentation, the
+  blur-sigma regressor, model selection and the lightweight predictors;
+- ``io``: images, NIfTI volumes, tables, folders, atomic writes, model files;
+- ``report``: evaluation, the HTML report and plots;
+- ``workflow``: training and streaming prediction, in threads or on Dask;
+- ``cli``: the ``blurkit`` command.
 
-Names are imported from their submodules on first use: ``import blurkit``
+Beneath them all: ``exceptions``, ``_validation`` (the one validator, pixel
+conversion and random-state rule), ``_geometry`` (the challenge's grid) and
+``_threads``. ``datasets`` (the demo data) sits on top, beside ``cli``.
+
+Names are imported from their subpackages on first use: ``import blurkit``
 costs almost nothing, and the command line imports scikit-learn or torch
 only when the model needs them.
 """
 
 import importlib
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
-# Public name -> submodule. Submodules are imported on first use (PEP 562), so
-# that `import blurkit` is cheap and the command line loads only what a
-# command needs: predicting with a features model imports neither
-# scikit-learn nor torch.
+# Public name -> module that defines or re-exports it. Modules are imported
+# on first use (PEP 562), so that `import blurkit` is cheap and the command
+# line loads only what a command needs: predicting with a features model
+# imports neither scikit-learn nor torch.
 _SUBMODULE = {
-    "AugmentedClassifier": "_augment",
-    "DegradationAugmenter": "_augment",
-    "BlurNetClassifier": "_cnn",
-    "BlurkitInputError": "_io",
-    "list_images": "_io",
-    "load_dataset": "_io",
-    "read_image": "_io",
-    "read_subjects_tsv": "_io",
-    "write_predictions": "_io",
-    "band_power_profile": "_metrics",
-    "highfreq_energy_ratio": "_metrics",
-    "laplacian_variance": "_metrics",
-    "noise_std": "_metrics",
-    "sharpness_features": "_metrics",
-    "BlurDetector": "_models",
-    "cv_results_table": "_models",
-    "default_param_grid": "_models",
-    "degraded_accuracy": "_models",
-    "make_classifier": "_models",
-    "make_feature_pipeline": "_models",
-    "make_hybrid": "_models",
-    "make_model_search": "_models",
-    "load_model": "_persistence",
-    "save_model": "_persistence",
-    "BlurSigmaRegressor": "_sigma",
-    "make_sigma_training_set": "_sigma",
-    "FFTSharpness": "_transformers",
-    "LaplacianVariance": "_transformers",
-    "SharpnessFeatures": "_transformers",
+    "DEFAULT_CORONAL_INDEX": "_geometry",
+    "PIXEL_SPACING_MM": "_geometry",
+    "MAX_ABS_VALUE": "_validation",
+    "MIN_IMAGE_SIZE": "_validation",
+    "BlurkitInputError": "exceptions",
+    "DEGRADATIONS": "degrade",
+    "degrade": "degrade",
+    "band_power_profile": "metrics",
+    "highfreq_energy_ratio": "metrics",
+    "laplacian_variance": "metrics",
+    "noise_std": "metrics",
+    "sharpness_features": "metrics",
+    "FFTSharpness": "features",
+    "LaplacianVariance": "features",
+    "SharpnessFeatures": "features",
+    "AugmentedClassifier": "models",
+    "BlurDetector": "models",
+    "BlurNetClassifier": "models",
+    "BlurSigmaRegressor": "models",
+    "DegradationAugmenter": "models",
+    "FAMILIES": "models",
+    "cv_results_table": "models",
+    "default_param_grid": "models",
+    "degraded_accuracy": "models",
+    "make_classifier": "models",
+    "make_feature_pipeline": "models",
+    "make_hybrid": "models",
+    "make_model_search": "models",
+    "make_sigma_training_set": "models",
+    "Dataset": "io",
+    "TRUSTED_TYPES": "io",
+    "list_images": "io",
+    "load_dataset": "io",
+    "load_model": "io",
+    "load_predictor": "io",
+    "read_image": "io",
+    "read_subjects_tsv": "io",
+    "save_model": "io",
+    "write_image": "io",
+    "write_predictions": "io",
+    "evaluate": "report",
+    "write_report": "report",
+    "predict_files": "workflow",
+    "train_detector": "workflow",
 }
 
 __all__ = sorted(_SUBMODULE)

@@ -1,15 +1,230 @@
-"""Validation of image batches passed to blurkit's estimators."""
+"""The one place where blurkit checks its inputs.
+
+Every layer validates through these functions, so that an image, a batch, a
+random state or a pixel conversion means the same everywhere:
+
+- :func:`as_image_stack` and :func:`as_image`: numeric, non-empty, finite
+  images (the metrics, the CNN's inference);
+- :func:`as_unit_image`: an image with values in [0, 1] (degradations, image
+  writing);
+- :func:`check_images`: a batch given to an estimator, in any of the forms
+  scikit-learn's checks feed (arrays, lists, 2-D tables);
+- :func:`to_uint8` and :func:`from_uint8`: the one conversion between [0, 1]
+  floats and 8-bit grey levels;
+- :func:`as_generator`: the one random-state rule;
+- :func:`stack_if_same_shape` and :func:`group_by_shape`: batches of images
+  of one or several sizes.
+
+It imports numpy only (scikit-learn and scikit-image inside the functions
+that need them), so that the command line's lightweight predictors can use it.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from numbers import Integral
+from typing import Any
 
 import numpy as np
 
-from ._metrics import check_magnitude
+__all__ = [
+    "MAX_ABS_VALUE",
+    "MIN_IMAGE_SIZE",
+    "as_generator",
+    "as_image",
+    "as_image_stack",
+    "as_unit_image",
+    "check_image_size",
+    "check_images",
+    "check_magnitude",
+    "check_nonnegative",
+    "from_uint8",
+    "group_by_shape",
+    "stack_if_same_shape",
+    "to_uint8",
+]
 
-__all__ = ["MIN_IMAGE_SIZE", "check_image_size", "check_images", "group_by_shape"]
+MAX_ABS_VALUE = 1e100
+"""Largest intensity magnitude the metrics accept.
+
+Powers and variances square the intensities and sum them over the image, which
+overflows float64 beyond about 1e150; images are meant to be in [0, 1].
+"""
+
+# Values this far outside [0, 1] are float rounding, not a wrong scale.
+_RANGE_TOLERANCE = 1e-6
+
+
+def check_magnitude(values: np.ndarray) -> None:
+    """Raise a ValueError for NaN, inf, or magnitudes above `MAX_ABS_VALUE`."""
+    if not values.size:
+        return
+    # max and min propagate NaN: one pass each checks for NaN, inf and overflow.
+    peak = max(float(values.max()), -float(values.min()))
+    if not np.isfinite(peak):
+        raise ValueError("Image contains NaN or infinite values.")
+    if peak > MAX_ABS_VALUE:
+        raise ValueError(
+            f"Image values too large: magnitudes up to {peak:.3g}, above "
+            f"{MAX_ABS_VALUE:g}, whose squares overflow; expected intensities "
+            "in [0, 1]."
+        )
+
+
+def as_image_stack(images, *, dtype=None) -> np.ndarray:
+    """Return ``images`` as a checked float array of shape (n, H, W).
+
+    Parameters
+    ----------
+    images : array-like of shape (H, W) or (n, H, W)
+        One image or a stack of equally sized images.
+    dtype : {None, numpy.float32, numpy.float64}, default=None
+        None keeps float32 input in float32 (what :func:`blurkit.read_image`
+        returns) and makes anything else float64.
+
+    Raises
+    ------
+    ValueError
+        For another number of dimensions, images without pixels, NaN or
+        infinite values, or magnitudes above :data:`MAX_ABS_VALUE`.
+    """
+    stack = np.asarray(images)
+    if dtype is None:
+        dtype = np.float32 if stack.dtype == np.float32 else np.float64
+    stack = stack.astype(dtype, copy=False)
+    if stack.ndim == 2:
+        stack = stack[np.newaxis]
+    if stack.ndim != 3:
+        raise ValueError(
+            f"Expected a 2-D image or a stack of shape (n, H, W); got an array "
+            f"of shape {stack.shape}."
+        )
+    if 0 in stack.shape[1:]:
+        raise ValueError(f"Expected a non-empty image; got shape {stack.shape[1:]}.")
+    check_magnitude(stack)
+    return stack
+
+
+def as_image(image, *, dtype=np.float64) -> np.ndarray:
+    """Return one image as a checked 2-D float array (see `as_image_stack`)."""
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"Expected a 2-D image; got an array of shape {image.shape}.")
+    return as_image_stack(image, dtype=dtype)[0]
+
+
+def as_unit_image(image: Any) -> np.ndarray:
+    """Return ``image`` as a new 2-D float32 array in [0, 1], or raise.
+
+    Integer and boolean images are rescaled from their type's range (an
+    8-bit image is divided by 255); floating-point images must already lie in
+    [0, 1] (up to rounding, 1e-6), and are clipped to it.
+
+    Raises
+    ------
+    ValueError
+        For an image that is not 2-D, is empty, holds NaN or infinite values,
+        or floats outside [0, 1].
+    TypeError
+        For a non-numeric image.
+    """
+    array = np.asarray(image)
+    if array.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D grey image, got an array of shape {array.shape}."
+        )
+    if array.size == 0:
+        raise ValueError(f"Expected a non-empty image, got shape {array.shape}.")
+    if array.dtype == bool or np.issubdtype(array.dtype, np.integer):
+        from skimage.util import img_as_float32
+
+        return img_as_float32(array)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise TypeError(f"Expected a numeric image, got dtype {array.dtype}.")
+    array = array.astype(np.float32)  # always a copy
+    low, high = float(array.min()), float(array.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError("Expected a finite image, got NaN or infinite values.")
+    if low < -_RANGE_TOLERANCE or high > 1 + _RANGE_TOLERANCE:
+        raise ValueError(
+            f"Expected image values in [0, 1], got the range [{low:g}, {high:g}]."
+        )
+    return np.clip(array, 0.0, 1.0, out=array)
+
+
+def check_nonnegative(name: str, value: float) -> float:
+    """``value`` as a float, or a ValueError unless it is finite and >= 0."""
+    value = float(value)
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"Expected {name} to be a finite number >= 0, got {value!r}.")
+    return value
+
+
+def to_uint8(image) -> np.ndarray:
+    """Grey levels of an image in [0, 1]: ``rint(255 * clip(image, 0, 1))``.
+
+    Rounds half to even, like every 8-bit conversion in blurkit.
+    """
+    levels = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0) * 255
+    return np.rint(levels).astype(np.uint8)
+
+
+def from_uint8(levels: np.ndarray) -> np.ndarray:
+    """8-bit grey levels (uint8, any shape) as float32 in [0, 1]; else as is.
+
+    float32 division is correctly rounded: each level becomes the float32
+    nearest to ``level / 255``.
+    """
+    if levels.dtype != np.uint8:
+        return levels
+    grey = levels.astype(np.float32)
+    grey /= np.float32(255)
+    return grey
+
+
+def as_generator(random_state: Any) -> np.random.Generator:
+    """The one random-state rule of blurkit: a numpy Generator.
+
+    Parameters
+    ----------
+    random_state : None, int, numpy.random.Generator, RandomState or SeedSequence
+        None gives fresh entropy; an int or a SeedSequence seeds a new
+        Generator; a Generator is used as it is (so successive calls draw
+        different numbers); a legacy RandomState seeds a new Generator from
+        one of its draws.
+
+    Raises
+    ------
+    ValueError
+        For any other value.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    if (
+        random_state is None
+        or isinstance(random_state, np.random.SeedSequence)
+        or (isinstance(random_state, Integral) and not isinstance(random_state, bool))
+    ):
+        return np.random.default_rng(random_state)
+    raise ValueError(
+        "Expected random_state to be None, an int, a numpy Generator, "
+        f"RandomState or SeedSequence, got {random_state!r}."
+    )
+
+
+def stack_if_same_shape(images, *, dtype=None):
+    """One ``(n, H, W)`` array when all images share a shape; else the list.
+
+    ``dtype`` (default: kept) is applied to the stack only.
+    """
+    images = list(images)
+    if images and all(image.shape == images[0].shape for image in images):
+        return np.stack(images).astype(dtype or images[0].dtype, copy=False)
+    return images
+
 
 MIN_IMAGE_SIZE = 16
 """Smallest height and width, in pixels, of an image blurkit's models judge.
@@ -66,7 +281,7 @@ def check_images(X, *, image_shape=None, estimator=None, reset=True):
     ValueError
         For an empty batch, images with no pixels, non-numeric, sparse or
         complex input, NaN or infinite values, values of magnitude above
-        :data:`blurkit._metrics.MAX_ABS_VALUE` (1e100, whose squares
+        :data:`MAX_ABS_VALUE` (1e100, whose squares
         overflow), or a table whose rows do not match ``image_shape``.
     """
     images = _check_images(X, image_shape=image_shape, estimator=estimator, reset=reset)

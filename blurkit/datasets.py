@@ -25,16 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from blurkit._io import write_image, write_subjects_tsv
+from ._geometry import GRID_ORIGIN_MM, GRID_SHAPE, GRID_STEP_MM
+from ._validation import as_generator, from_uint8, to_uint8
+from .io import write_image, write_predictions
 
 __all__ = ["make_demo_images", "write_demo_data"]
 
 IMAGE_SIZE = 121
-# The standard 1.5 mm MNI grid of the challenge volumes: shape (x, y, z) and
-# the world position (mm) of voxel (0, 0, 0).
-GRID_SHAPE = (121, 145, 121)
-GRID_ORIGIN_MM = (-90.0, -126.0, -72.0)
-GRID_STEP_MM = 1.5
 # Coronal slices (y index) drawn for the subjects: y = -27 mm to -10.5 mm,
 # through the thalamus and the hippocampi, like the challenge slices.
 SLICE_RANGE = (66, 78)
@@ -142,7 +139,7 @@ def make_demo_images(
     -------
     images : ndarray of shape (n_images, 121, 121), dtype float32
         Images in [0, 1], already quantised to multiples of 1/255, so that
-        writing them with :func:`blurkit._io.write_image` and reading them back
+        writing them with :func:`blurkit.write_image` and reading them back
         gives the same values.
     labels : ndarray of shape (n_images,), dtype int64
         1 for sharp, 0 for blurred, in a random order.
@@ -174,7 +171,7 @@ def make_demo_images(
 
     n_images = _check_count(n_images, "n_images", 1)
     first_subject = _check_count(first_subject, "first_subject", 0)
-    rng = np.random.default_rng(random_state)
+    rng = as_generator(random_state)
     slab = _template_slab()
     size = IMAGE_SIZE
     labels = rng.permutation(np.arange(n_images) % 2).astype(np.int64)
@@ -191,8 +188,7 @@ def make_demo_images(
         if labels[i] == 0:
             image = ndimage.gaussian_filter(image, sigma, mode="constant")
         # Quantise like the 8-bit PNG files (same rounding as write_image).
-        pixels = np.rint(np.clip(image, 0, 1) * 255)
-        images[i] = (pixels / 255).astype(np.float32)
+        images[i] = from_uint8(to_uint8(image))
     subjects = [f"sub-DEMO{first_subject + i:04d}" for i in range(n_images)]
     return images, labels, subjects
 
@@ -248,7 +244,7 @@ def write_demo_data(
         out.mkdir(parents=True, exist_ok=True)
         for image, subject in zip(images, subjects, strict=True):
             write_image(out / f"{subject}.png", image)
-        write_subjects_tsv(out / "subjects.tsv", subjects, labels)
+        write_predictions(out / "subjects.tsv", subjects, labels)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

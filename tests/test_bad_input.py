@@ -14,20 +14,19 @@ import pytest
 from conftest import DEMO_DATA
 from PIL import Image
 
-from blurkit._io import (
-    BlurkitInputError,
+from blurkit._validation import MIN_IMAGE_SIZE
+from blurkit.cli import main
+from blurkit.exceptions import BlurkitInputError
+from blurkit.io import (
     list_images,
     load_dataset,
     read_image,
+    save_model,
     write_image,
     write_predictions,
 )
-from blurkit._models import BlurDetector, make_feature_pipeline
-from blurkit._persistence import save_model
-from blurkit._sigma import BlurSigmaRegressor
-from blurkit._validation import MIN_IMAGE_SIZE
-from blurkit._workflow import predict_files
-from blurkit.cli import main
+from blurkit.models import BlurDetector, BlurSigmaRegressor, make_feature_pipeline
+from blurkit.workflow import predict_files
 
 VALIDATION = DEMO_DATA / "validation"
 
@@ -289,12 +288,12 @@ def test_train_on_a_folder_with_a_bad_image(tmp_path, kind, good_png, capsys):
 
 
 def test_out_of_memory_is_one_line(tmp_path, model_file, monkeypatch, capsys):
-    import blurkit._workflow
+    import blurkit.workflow
 
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(blurkit._workflow, "predict_files", exhausted)
+    monkeypatch.setattr(blurkit.workflow, "predict_files", exhausted)
     image = VALIDATION / "sub-DEMO0081.png"
     code, _, err = run(["predict", model_file, image, "-o", tmp_path / "o"], capsys)
     assert code == 1
@@ -609,12 +608,12 @@ def test_bad_output_path_predict(tmp_path, kind, model_file, detector, capsys):
 def test_bad_output_path_train_fails_before_training(
     tmp_path, kind, detector, monkeypatch, capsys
 ):
-    import blurkit._workflow
+    import blurkit.workflow
 
     def no_training(*args, **kwargs):  # pragma: no cover - must not be reached
         raise AssertionError("trained before checking the output path")
 
-    monkeypatch.setattr(blurkit._workflow, "train_detector", no_training)
+    monkeypatch.setattr(blurkit.workflow, "train_detector", no_training)
     out, words = _bad_destination(tmp_path, kind)
     code, _, err = run(["train", DEMO_DATA / "train", "-o", out, "-q"], capsys)
     assert code == 1

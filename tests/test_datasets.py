@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from blurkit._io import load_dataset, read_image, read_subjects_tsv
 from blurkit.datasets import main, make_demo_images, write_demo_data
+from blurkit.io import load_dataset, read_image, read_subjects_tsv
 
 DATA = Path(__file__).parents[1] / "data"
 SPLITS = ("train", "validation")

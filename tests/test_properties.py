@@ -13,14 +13,14 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from blurkit._metrics import (
-    MAX_ABS_VALUE,
+from blurkit._validation import MAX_ABS_VALUE
+from blurkit.features import FFTSharpness, LaplacianVariance, SharpnessFeatures
+from blurkit.metrics import (
     band_power_profile,
     highfreq_energy_ratio,
     laplacian_variance,
     noise_std,
 )
-from blurkit._transformers import FFTSharpness, LaplacianVariance, SharpnessFeatures
 
 # No "explain" phase: it is slow, and the failing example is enough.
 SETTINGS = settings(

@@ -1,0 +1,122 @@
+"""The ``blurkit`` commands: each one calls the library, nothing else.
+
+Errors in the input (files, values) print one line, ``blurkit: error: ...``,
+and exit with status 1; usage errors exit with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ._parser import build_parser
+
+__all__ = ["main", "run"]
+
+
+def _train(args):
+    from ..io import check_writable, save_model
+    from ..workflow import train_detector
+
+    output = Path(args.output)
+    # Fail now rather than after training.
+    check_writable(output)
+    detector = train_detector(
+        args.data_dir,
+        family=args.model,
+        cv=args.cv,
+        random_state=args.random_state,
+        log=None if args.quiet else sys.stderr,
+    )
+    save_model(detector, output)
+    if not args.quiet:
+        print(f"Saved the model to {output}", file=sys.stderr)
+    return 0
+
+
+def _predict(args):
+    from ..io import load_model, load_predictor
+    from ..workflow import predict_files
+
+    # A features model or a CNN predicts without scikit-learn (much faster to
+    # start); the blur sigma needs the full model.
+    model = None if args.sigma else load_predictor(args.model)
+    if model is None:
+        model, _ = load_model(args.model)
+    if args.sigma and not hasattr(model, "predict_sigma"):
+        raise ValueError(f"{args.model}: this model has no blur-sigma estimate.")
+    skipped = predict_files(
+        model,
+        args.inputs,
+        args.output,
+        slices=args.slice if args.slices is None else args.slices,
+        probability=args.proba,
+        sigma=args.sigma,
+        pixel_spacing=args.pixel_spacing,
+        batch_size=args.batch_size,
+        n_jobs=args.n_jobs,
+        scheduler=args.scheduler,
+        on_error="skip" if args.on_error == "skip" else "raise",
+        log=None if args.quiet else sys.stderr,
+    )
+    for path, message in skipped:
+        print(f"blurkit: skipped {path}: {message}", file=sys.stderr)
+    if not args.quiet:
+        print(f"Wrote {args.output}", file=sys.stderr)
+    return 3 if skipped else 0
+
+
+def _evaluate(args):
+    from ..io import check_writable, load_dataset, load_model
+    from ..report import evaluate, format_metrics, model_details, write_report
+
+    report = None if args.report is None else Path(args.report)
+    if report is not None:
+        # Fail now rather than after evaluating.
+        check_writable(report)
+    model, info = load_model(args.model)
+    dataset = load_dataset(args.data_dir)
+    results = evaluate(model, dataset.images, dataset.labels, dataset.subjects)
+    print(format_metrics(results))
+    if report is not None:
+        details = {
+            "Model file": str(args.model),
+            "Data": str(args.data_dir),
+            **model_details(model, info),
+        }
+        write_report(report, results, dataset.images, details=details)
+        if not args.quiet:
+            print(f"Wrote {report}", file=sys.stderr)
+    return 0
+
+
+def main(argv=None):
+    """Run the command line; return the exit status.
+
+    Errors in the input (files, values) print one line, ``blurkit: error:
+    ...``, and exit with status 1; usage errors exit with status 2.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        commands = {"train": _train, "predict": _predict, "evaluate": _evaluate}
+        return commands[args.command](args)
+    except (ValueError, OSError, ImportError) as exc:
+        # ImportError: an optional dependency (dask for --scheduler) is missing.
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"blurkit: error: {message}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(
+            "blurkit: error: out of memory; try a smaller --batch-size or "
+            "smaller images",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        print("blurkit: interrupted", file=sys.stderr)
+        return 130
+
+
+def run():
+    """Console-script entry point."""
+    sys.exit(main())

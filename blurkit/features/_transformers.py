@@ -1,0 +1,305 @@
+"""scikit-learn transformers that turn images into sharpness features.
+
+They are thin wrappers over the pure functions of :mod:`blurkit._metrics`:
+images in, one row of features per image out. Images of different sizes may
+be mixed in one batch; features are computed per group of equal size, in one
+vectorised pass each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..metrics import (
+    SHARPNESS_BAND_EDGES,
+    sharpness_features_stack,
+    highfreq_energy_ratio_stack,
+    laplacian_variance_stack,
+    log10_ratio,
+)
+from .._validation import check_images, group_by_shape
+
+__all__ = ["FFTSharpness", "LaplacianVariance", "SharpnessFeatures"]
+
+
+class _ImageFeatures(TransformerMixin, BaseEstimator):
+    """Base class: validation, grouping by size, feature names.
+
+    Subclasses implement ``_names()`` and ``_features(stack)`` for a stack of
+    equally sized float64 images.
+    """
+
+    def fit(self, X, y=None):
+        """Check the images; nothing is learned.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W), list of 2-D arrays, or ndarray of shape \
+(n, n_pixels)
+            Training images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        check_images(X, image_shape=self.image_shape, estimator=self, reset=True)
+        self._check_params()
+        self.n_features_out_ = len(self._names())
+        return self
+
+    def transform(self, X):
+        """Compute the features of each image.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W), list of 2-D arrays, or ndarray of shape \
+(n, n_pixels)
+            Images; sizes may differ from the training images.
+
+        Returns
+        -------
+        ndarray of shape (n, n_features_out_)
+            One row of finite features per image.
+        """
+        check_is_fitted(self)
+        images = check_images(
+            X, image_shape=self.image_shape, estimator=self, reset=False
+        )
+        out = np.empty((len(images), self.n_features_out_))
+        for indices, stack in group_by_shape(images):
+            out[indices] = self._features(stack)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored: the features do not depend on input column names.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self)
+        return np.asarray(self._names(), dtype=object)
+
+    def _check_params(self):
+        pass
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+class LaplacianVariance(_ImageFeatures):
+    """Classic blur score: log10 of the variance of the Laplacian.
+
+    Parameters
+    ----------
+    normalize : bool, default=False
+        Divide each image by its 99th intensity percentile first (but by no
+        less than 1e-50 of its peak magnitude), so that the score no longer
+        scales with contrast. The classic recipe does not.
+    image_shape : tuple of int, default=None
+        Shape of the images when ``X`` is passed as a 2-D table of flattened
+        images.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Always 1.
+
+    See Also
+    --------
+    blurkit.laplacian_variance : The underlying metric.
+
+    Notes
+    -----
+    The output is ``log10(var + 1e-12)``, so a constant image gives -12.
+    Noise raises the score and, unless ``normalize=True``, so does contrast:
+    use it as a baseline, not as a robust detector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blurkit import LaplacianVariance
+    >>> images = np.random.default_rng(0).random((3, 16, 16))
+    >>> LaplacianVariance().fit_transform(images).shape
+    (3, 1)
+    """
+
+    def __init__(self, *, normalize=False, image_shape=None):
+        self.normalize = normalize
+        self.image_shape = image_shape
+
+    def _names(self):
+        return ["log_laplacian_variance"]
+
+    def _features(self, stack):
+        if self.normalize:
+            flat = stack.reshape(len(stack), -1)
+            scale = np.percentile(flat, 99, axis=1)
+            # At least 1e-50 of the peak magnitude, so that no normalised
+            # value exceeds 1e50, far below what the metrics accept.
+            peak = np.max(np.abs(flat), axis=1)
+            scale = np.where(scale > 0, np.maximum(scale, peak * 1e-50), 1.0)
+            stack = stack / scale[:, None, None]
+        return np.log10(laplacian_variance_stack(stack) + 1e-12)[:, None]
+
+
+class FFTSharpness(_ImageFeatures):
+    """Share of spectral energy above one or more cutoff frequencies.
+
+    Parameters
+    ----------
+    cutoffs : sequence of float, default=(0.25, 0.5)
+        Cutoff frequencies as fractions of the Nyquist frequency, each in
+        (0, 1); one output column per cutoff.
+    image_shape : tuple of int, default=None
+        Shape of the images when ``X`` is passed as a 2-D table of flattened
+        images.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Number of cutoffs.
+
+    See Also
+    --------
+    blurkit.highfreq_energy_ratio : The underlying metric.
+
+    Notes
+    -----
+    Each column is ``log10`` of the energy ratio, floored at -6 (a constant
+    image gives -6). Invariant to intensity scaling; white noise raises it.
+    """
+
+    def __init__(self, *, cutoffs=(0.25, 0.5), image_shape=None):
+        self.cutoffs = cutoffs
+        self.image_shape = image_shape
+
+    def _check_params(self):
+        cutoffs = np.atleast_1d(np.asarray(self.cutoffs, dtype=np.float64))
+        if cutoffs.size == 0 or np.any((cutoffs <= 0) | (cutoffs >= 1)):
+            raise ValueError(
+                f"cutoffs must be fractions of the Nyquist frequency in (0, 1); "
+                f"got {self.cutoffs!r}."
+            )
+
+    def _names(self):
+        return [f"highfreq_energy_ratio_{c:g}" for c in np.atleast_1d(self.cutoffs)]
+
+    def _features(self, stack):
+        return np.column_stack(
+            [
+                log10_ratio(highfreq_energy_ratio_stack(stack, cutoff=c), 1.0)
+                for c in np.atleast_1d(self.cutoffs)
+            ]
+        )
+
+
+class SharpnessFeatures(_ImageFeatures):
+    """Noise- and contrast-robust sharpness features (blurkit's default set).
+
+    For each image, the spectrum of the mean-removed, Hann-windowed image is
+    split into radial frequency bands and orientation sectors. The noise
+    floor, estimated from the image itself (see :func:`blurkit.noise_std`), is
+    subtracted from each cell, and each cell is expressed relative to the
+    power of the lowest band. Per band this gives:
+
+    - ``band_LO_HI_mean``: log10 of the band's power over the reference
+      power, all orientations together. Blur lowers the high bands; a
+      Gaussian of sigma ``s`` lowers the band at ``f`` cycles per pixel by
+      ``4 pi^2 s^2 f^2 / ln 10`` decades.
+    - ``band_LO_HI_min``: the same for the weakest orientation sector.
+      Motion blur removes detail along one direction only; this catches it.
+
+    plus ``noise_to_signal``: log10 of the noise power over the reference
+    power.
+
+    Parameters
+    ----------
+    band_edges : sequence of float, default=(0.05, 0.15, 0.25, 0.35, 0.45, 0.55, \
+0.65, 0.8, 1.0)
+        Increasing band edges as fractions of the Nyquist frequency. The first
+        band is the reference.
+    n_orientations : int, default=4
+        Number of orientation sectors for the ``_min`` features.
+    subtract_noise : bool, default=True
+        Subtract the estimated noise floor before taking ratios.
+    image_shape : tuple of int, default=None
+        Shape of the images when ``X`` is passed as a 2-D table of flattened
+        images.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        ``2 * (n_bands - 1) + 1``.
+
+    Notes
+    -----
+    Every feature is a ratio of powers of the same image, so it does not
+    change when intensities are scaled, and it uses frequencies as fractions
+    of Nyquist, so it means the same on any image size; zero padding changes
+    nothing but the frequency sampling. Ratios are floored at -6 decades: a
+    constant image gives -6 everywhere.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blurkit import SharpnessFeatures
+    >>> images = np.random.default_rng(0).random((2, 32, 32))
+    >>> features = SharpnessFeatures().fit(images)
+    >>> features.transform(images).shape
+    (2, 15)
+    >>> features.get_feature_names_out()[:2].tolist()
+    ['band_0.15_0.25_mean', 'band_0.15_0.25_min']
+    """
+
+    def __init__(
+        self,
+        *,
+        band_edges=SHARPNESS_BAND_EDGES,
+        n_orientations=4,
+        subtract_noise=True,
+        image_shape=None,
+    ):
+        self.band_edges = band_edges
+        self.n_orientations = n_orientations
+        self.subtract_noise = subtract_noise
+        self.image_shape = image_shape
+
+    def _check_params(self):
+        edges = np.asarray(self.band_edges, dtype=np.float64)
+        if edges.ndim != 1 or len(edges) < 3 or np.any(np.diff(edges) <= 0):
+            raise ValueError(
+                "band_edges must be at least 3 increasing fractions of the "
+                f"Nyquist frequency; got {self.band_edges!r}."
+            )
+        if int(self.n_orientations) < 1:
+            raise ValueError(
+                f"n_orientations must be a positive integer; got "
+                f"{self.n_orientations!r}."
+            )
+
+    def _names(self):
+        edges = self.band_edges
+        names = []
+        for lo, hi in zip(edges[1:-1], edges[2:], strict=True):
+            names += [f"band_{lo:g}_{hi:g}_mean", f"band_{lo:g}_{hi:g}_min"]
+        return names + ["noise_to_signal"]
+
+    def _features(self, stack):
+        # check_images has validated the stack: skip the metrics' checks.
+        return sharpness_features_stack(
+            stack, self.band_edges, self.n_orientations, self.subtract_noise
+        )

@@ -1,0 +1,583 @@
+"""Saving and loading fitted blurkit models, without running code on load.
+
+A model file is a zip archive holding two or three members:
+
+- ``blurkit-model.json``: the header, readable by any JSON tool. It says
+  ``format`` (``"blurkit-model"``), ``format_version``, the versions of
+  blurkit, scikit-learn and torch that saved the model and the summary of its
+  training data.
+- ``model.skops``: the estimator in the `skops <https://skops.readthedocs.io>`_
+  format, which stores objects as their attributes (numbers, strings, numpy
+  arrays, nested estimators) rather than as pickle instructions.
+- ``arrays.npz``, for a model holding a CNN or a lightweight predictor: the
+  networks' weights (see :mod:`blurkit.io._nets`) and the arrays of the
+  lightweight predictor (see :mod:`blurkit.models._predictor`), whose settings
+  are under ``predictor`` in the header. An array is stored once even when
+  two of them use it (a CNN's weights are its predictor's). ``blurkit
+  predict`` reads the predictor's arrays alone, without importing
+  scikit-learn, skops or skorch, unless asked for the blur sigma. They are
+  read with ``numpy.load(allow_pickle=False)``.
+
+Loading a pickle (joblib files included) can run any code that the file's
+author chose, so a model file from a stranger would be an attack vector.
+skops only rebuilds objects of the types it is told to trust; blurkit trusts
+scikit-learn's estimators (skops's defaults) and exactly the types listed in
+:data:`TRUSTED_TYPES`, and refuses any file holding other types, naming them.
+
+The file names classes by their qualified path, and these moved when blurkit
+0.3.0 laid its modules out in subpackages: files of format 3 (blurkit 0.2.0)
+and format 2 (skops, before 0.2.0) are refused with the version that made them
+and the advice to retrain, rather than read through shims at the old paths.
+Files of format 1 (blurkit 0.1.0 and earlier) were joblib pickles. They are
+recognised without unpickling them, and refused with a message saying which
+blurkit made them; ``load_model(path, trust_pickle=True)`` loads one that you
+trust, so that you can save it again in the safe format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickletools
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import BlurkitInputError, one_line
+from ._atomic import atomic_path
+from ._nets import nets_to_stand_ins, stand_ins_to_nets
+
+__all__ = ["TRUSTED_TYPES", "load_model", "load_predictor", "save_model"]
+
+_FORMAT = "blurkit-model"
+# Bump when a saved model can no longer be read by this code.
+# 1: joblib pickle (blurkit 0.1.0); 2: zip of a JSON header and a skops file
+# (0.1.x); 3: the same, plus the lightweight predictor (0.2.0); 4: classes at
+# their subpackage paths, and every array (weights, predictor) stored once in
+# arrays.npz (0.3.0).
+_FORMAT_VERSION = 4
+_HEADER_MEMBER = "blurkit-model.json"
+_MODEL_MEMBER = "model.skops"
+_ARRAYS_MEMBER = "arrays.npz"
+# A fixed time stamp keeps the bytes of a model file reproducible.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+TRUSTED_TYPES = (
+    # blurkit's estimators and the scorer its model search uses.
+    "blurkit.models._augment.AugmentedClassifier",
+    "blurkit.models._augment.DegradationAugmenter",
+    "blurkit.models._detector.BlurDetector",
+    "blurkit.models._selection.degraded_accuracy",
+    "blurkit.models._families.log_odds",
+    "blurkit.models._sigma.BlurSigmaRegressor",
+    "blurkit.features._transformers.FFTSharpness",
+    "blurkit.features._transformers.LaplacianVariance",
+    "blurkit.features._transformers.SharpnessFeatures",
+    # Stand-in for a CNN: parameters and keys of its weights (see SavedNet).
+    "blurkit.io._nets.SavedNet",
+    # scikit-learn types that are not estimators (estimators are trusted by
+    # skops already): the trees of HistGradientBoostingRegressor and the
+    # folds of the model search and of the hybrid's stacking.
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.model_selection._split.KFold",
+    "sklearn.model_selection._split.StratifiedKFold",
+    # The hybrid's named_estimators_, the scorers of a search scored by the
+    # estimator's own score or by a metric's name.
+    "sklearn.utils._bunch.Bunch",
+    "sklearn.metrics._scorer._PassthroughScorer",
+    "sklearn.metrics._scorer._Scorer",
+    "sklearn.metrics._classification.accuracy_score",
+    "sklearn.metrics._classification.balanced_accuracy_score",
+    "sklearn.metrics._ranking.roc_auc_score",
+    # Classes named by a BlurNetClassifier's parameters (only referred to:
+    # nothing of them is called on load but the network's constructor) and
+    # its default validation split.
+    "blurkit.models._blurnet.BlurNet",
+    "torch.nn.modules.loss.CrossEntropyLoss",
+    "torch.optim.adamw.AdamW",
+    "torch.utils.data.dataloader.DataLoader",
+    "skorch.dataset.Dataset",
+    "skorch.dataset.ValidSplit",
+)
+"""Types, beyond skops's defaults, that a blurkit model file may hold."""
+
+
+def _versions() -> dict[str, str | None]:
+    import sklearn
+
+    from .. import __version__
+
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch = None
+    return {
+        "blurkit": __version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": None if torch is None else torch.__version__,
+    }
+
+
+# --------------------------------------------------------------------------- #
+# Saving
+# --------------------------------------------------------------------------- #
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays made JSON-serialisable."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _zip_member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+def save_model(
+    model: Any, path: str | os.PathLike, *, training_summary: dict | None = None
+) -> None:
+    """Save a fitted model with the versions that made it, atomically.
+
+    The file is a zip archive of a JSON header and the model in the skops
+    format (see the module docstring): loading it runs no code from the file.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        A :class:`~blurkit.BlurDetector` or any estimator built from
+        scikit-learn's and blurkit's estimators, including
+        :class:`~blurkit.BlurNetClassifier` and the hybrid.
+    path : str or path-like
+        Destination file; its folder must exist. An existing file is replaced
+        only once the new one is complete.
+    training_summary : dict, default=None
+        What the model was trained on (images, classes, image sizes), stored
+        with the model and, in JSON types, in the header; defaults to
+        ``model.training_summary_`` when the model has one.
+
+    Raises
+    ------
+    ValueError
+        If the model holds an object that the safe format cannot store or
+        that :func:`load_model` would not trust (a custom scorer or
+        estimator, a torch module outside a BlurNetClassifier); the message
+        names its type. Nothing is written.
+    BlurkitInputError
+        If the folder is missing or the file cannot be written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from blurkit import LaplacianVariance, load_model, save_model
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.blurkit")
+    >>> save_model(LaplacianVariance().fit(np.zeros((2, 16, 16))), path)
+    >>> model, info = load_model(path)
+    >>> type(model).__name__, info["format_version"]
+    ('LaplacianVariance', 4)
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    if training_summary is None:
+        training_summary = getattr(model, "training_summary_", None)
+    arrays = _ArrayStore()
+    from ..models import export_predictor
+
+    exported = export_predictor(model)
+    if exported is not None:
+        spec, predictor_arrays = exported
+        spec["arrays"] = {
+            name: arrays.add(array) for name, array in predictor_arrays.items()
+        }
+    # The summary goes in the skops part too, where its types survive (JSON
+    # would turn the integer class labels into strings).
+    try:
+        stored = {
+            "model": nets_to_stand_ins(model, arrays.add),
+            "training_summary": training_summary,
+        }
+        data = sio.dumps(stored)
+    except Exception as exc:
+        raise ValueError(
+            f"{path}: cannot save this model in blurkit's safe format "
+            f"({type(exc).__name__}: {one_line(exc)})"
+        ) from exc
+    _check_trusted(
+        sio.get_untrusted_types(data=data),
+        what=f"{path}: cannot save",
+        error=ValueError,
+    )
+    header = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        "versions": _versions(),
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "training_summary": _jsonable(training_summary),
+    }
+    if exported is not None:
+        header["predictor"] = spec
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        _zip_member(
+            archive,
+            _HEADER_MEMBER,
+            (json.dumps(header, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+        )
+        _zip_member(archive, _MODEL_MEMBER, data)
+        if arrays:
+            _zip_member(archive, _ARRAYS_MEMBER, arrays.to_npz())
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+class _ArrayStore(dict):
+    """Arrays by key, each distinct array once: equal arrays share a key."""
+
+    def add(self, array: np.ndarray) -> str:
+        array = np.ascontiguousarray(array)
+        digest = hashlib.sha256(
+            f"{array.dtype.str}{array.shape}".encode() + array.tobytes()
+        ).hexdigest()[:16]
+        self.setdefault(digest, array)
+        return digest
+
+    def to_npz(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(buffer, **self)
+        return buffer.getvalue()
+
+
+def _read_npz(data: bytes, names=None) -> dict[str, np.ndarray]:
+    """Arrays of an ``.npz`` (only ``names`` when given), without pickles."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        return {
+            name: stored[name] for name in (stored.files if names is None else names)
+        }
+
+
+def _check_trusted(untrusted: list[str], *, what: str, error=BlurkitInputError):
+    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unknown:
+        raise error(
+            f"{what}: the model holds types that blurkit does not trust: "
+            f"{', '.join(unknown)}; a blurkit model holds only scikit-learn's "
+            "and blurkit's estimators"
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Loading
+# --------------------------------------------------------------------------- #
+
+
+# Pickle opcodes that push a string or an integer (not memo or frame sizes).
+_PICKLE_VALUE_OPS = {
+    "SHORT_BINUNICODE",
+    "BINUNICODE",
+    "BINUNICODE8",
+    "UNICODE",
+    "BININT",
+    "BININT1",
+    "BININT2",
+    "INT",
+    "LONG1",
+}
+
+
+def _pickle_header(path: Path) -> dict | None:
+    """The header of a format-1 model (a joblib pickle), read without unpickling.
+
+    ``pickletools`` only parses the opcodes; nothing is built or run. Returns
+    None when the file is not a pickle starting with blurkit's header.
+    """
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if not head.startswith(b"\x80"):
+        return None
+    values: list[Any] = []
+    try:
+        for opcode, arg, _ in pickletools.genops(io.BytesIO(head)):
+            if opcode.name in _PICKLE_VALUE_OPS:
+                values.append(arg)
+            if len(values) > 64:
+                break
+    except Exception:  # noqa: S110 - a cut-off or odd stream ends the scan
+        pass
+    if values[:2] != ["format", _FORMAT]:
+        return {}
+    header: dict[str, Any] = {}
+    for key, offset in (("format_version", 1), ("blurkit", 1)):
+        if key in values[:-1]:
+            header[key] = values[values.index(key) + offset]
+    return header
+
+
+def _load_pickle(path: Path) -> tuple[Any, dict]:
+    import joblib
+
+    try:
+        payload = joblib.load(path)
+    except Exception as exc:
+        raise BlurkitInputError(
+            f"{path}: cannot read this pickle ({type(exc).__name__}: {one_line(exc)})"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise BlurkitInputError(f"{path}: a pickle, but not a blurkit model file")
+    info = {
+        "format_version": payload.get("format_version"),
+        "versions": payload.get("versions"),
+        "training_summary": payload.get("training_summary"),
+    }
+    return payload["model"], info
+
+
+def _read_archive(
+    path: Path, members: dict[str, bool]
+) -> tuple[dict, dict[str, bytes | None]]:
+    """Header and the bytes of some members of a model file.
+
+    ``members`` maps each member to read to whether it is required. Only
+    those are read. A missing member that is not required is None; any other
+    problem is a BlurkitInputError.
+    """
+    not_ours = (
+        f"{path}: not a blurkit model file; expected a file written by "
+        "`blurkit train` or blurkit.save_model"
+    )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if _HEADER_MEMBER not in names:
+                if "schema.json" in names:
+                    raise BlurkitInputError(
+                        f"{path}: a skops file, not a blurkit model file; "
+                        "blurkit reads files written by blurkit.save_model"
+                    )
+                raise BlurkitInputError(
+                    f"{not_ours} (a zip archive without {_HEADER_MEMBER})"
+                )
+            header = json.loads(archive.read(_HEADER_MEMBER).decode("utf-8"))
+            if not isinstance(header, dict) or header.get("format") != _FORMAT:
+                raise BlurkitInputError(
+                    f"{not_ours} ({_HEADER_MEMBER} does not say format {_FORMAT!r})"
+                )
+            _check_format_version(path, header)
+            data = {}
+            for member, required in members.items():
+                if member in names:
+                    data[member] = archive.read(member)
+                elif required:
+                    raise BlurkitInputError(
+                        f"{path}: damaged blurkit model file: {member} is missing"
+                    )
+                else:
+                    data[member] = None
+    except BlurkitInputError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        # ValueError includes JSON and UTF-8 decoding errors.
+        raise BlurkitInputError(
+            f"{path}: damaged blurkit model file ({type(exc).__name__}: "
+            f"{one_line(exc)})"
+        ) from exc
+    except OSError as exc:
+        raise BlurkitInputError(f"{path}: cannot read ({one_line(exc)})") from exc
+    return header, data
+
+
+def _check_format_version(path: Path, header: dict) -> None:
+    version = header.get("format_version")
+    if version == _FORMAT_VERSION:
+        return
+    versions = header.get("versions")
+    saved_by = versions.get("blurkit") if isinstance(versions, dict) else None
+    from .. import __version__
+
+    made = (
+        f"made by blurkit {saved_by or '(unknown version)'} in model format {version}"
+    )
+    if isinstance(version, int) and version > _FORMAT_VERSION:
+        advice = "upgrade blurkit to load it"
+    else:
+        advice = "retrain it with `blurkit train`"
+    raise BlurkitInputError(
+        f"{path}: {made}; this blurkit ({__version__}) reads model format "
+        f"{_FORMAT_VERSION} only: {advice}"
+    )
+
+
+def load_model(
+    path: str | os.PathLike, *, trust_pickle: bool = False
+) -> tuple[Any, dict]:
+    """Load a model saved by :func:`save_model`, running no code from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file written by :func:`save_model` or ``blurkit train``.
+    trust_pickle : bool, default=False
+        Also load a model of format 1 (a joblib pickle, written by blurkit
+        0.1.0). **Loading a pickle runs code chosen by whoever wrote the
+        file**: only do it for a file you made, then save the model again
+        with :func:`save_model` to get a safe file.
+
+    Returns
+    -------
+    model : fitted estimator
+    info : dict
+        ``format_version``, ``versions`` (of blurkit, scikit-learn and torch
+        that saved the model) and ``training_summary``.
+
+    Raises
+    ------
+    BlurkitInputError
+        With a one-line message naming the file, if it is missing, is not a
+        blurkit model, is damaged, was saved in another format version (the
+        message says which blurkit made it and what to do), or holds types
+        that blurkit does not trust (the message names them).
+
+    See Also
+    --------
+    TRUSTED_TYPES : the types, beyond scikit-learn's, that a file may hold.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    if not path.exists():
+        raise BlurkitInputError(f"{path}: no such file; expected a blurkit model file")
+    if not path.is_file():
+        raise BlurkitInputError(f"{path}: not a regular file; expected a model file")
+    try:
+        is_zip = zipfile.is_zipfile(path)
+        old = None if is_zip else _pickle_header(path)
+    except OSError as exc:
+        raise BlurkitInputError(f"{path}: cannot read ({one_line(exc)})") from exc
+    if old is not None:
+        if trust_pickle:
+            return _load_pickle(path)
+        if not old:
+            raise BlurkitInputError(
+                f"{path}: a pickle file, not a blurkit model file; blurkit does not "
+                "load pickles, since loading one can run code"
+            )
+        raise BlurkitInputError(
+            f"{path}: made by blurkit {old.get('blurkit', '0.1.0 or earlier')} in "
+            f"model format {old.get('format_version', 1)} (a pickle, which can run "
+            f"code when loaded); this blurkit reads model format {_FORMAT_VERSION} "
+            "only: retrain it with `blurkit train`, or if you made the file "
+            "yourself, convert it with blurkit.load_model(path, trust_pickle=True) "
+            "then blurkit.save_model"
+        )
+    if not is_zip:
+        raise BlurkitInputError(
+            f"{path}: not a blurkit model file; expected a file written by "
+            "`blurkit train` or blurkit.save_model"
+        )
+    header, members = _read_archive(path, {_MODEL_MEMBER: True, _ARRAYS_MEMBER: False})
+    data = members[_MODEL_MEMBER]
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception as exc:
+        raise BlurkitInputError(
+            f"{path}: damaged blurkit model file ({type(exc).__name__}: "
+            f"{one_line(exc)})"
+        ) from exc
+    _check_trusted(untrusted, what=f"{path}: refusing to load")
+    try:
+        stored = sio.loads(data, trusted=list(TRUSTED_TYPES))
+        arrays = (
+            {}
+            if members[_ARRAYS_MEMBER] is None
+            else _read_npz(members[_ARRAYS_MEMBER])
+        )
+        model = stand_ins_to_nets(stored["model"], arrays)
+        training_summary = stored.get("training_summary")
+    except Exception as exc:
+        raise BlurkitInputError(
+            f"{path}: damaged blurkit model file ({type(exc).__name__}: "
+            f"{one_line(exc)})"
+        ) from exc
+    info = {
+        "format_version": header["format_version"],
+        "versions": header.get("versions"),
+        "training_summary": training_summary,
+    }
+    return model, info
+
+
+def load_predictor(path: str | os.PathLike):
+    """The lightweight predictor stored in a model file, or None.
+
+    Reads the header and the predictor's arrays only: neither scikit-learn nor
+    skops is imported, and no object is unpickled. The predictor gives the
+    same probabilities as the model :func:`load_model` returns (see
+    :mod:`blurkit.models._predictor`); it has ``predict_proba``, ``predict``,
+    ``classes_`` and ``pixel_spacing``, but no blur-sigma estimate.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file written by :func:`save_model` or ``blurkit train``.
+
+    Returns
+    -------
+    predictor or None
+        None when the file holds no lightweight predictor (a hybrid or
+        another model; a file that is not a blurkit zip archive, which
+        :func:`load_model` then explains).
+
+    Raises
+    ------
+    BlurkitInputError
+        If the file is a blurkit model file of another format version, or is
+        damaged.
+    """
+    from ..models import make_predictor
+
+    path = Path(path)
+    try:
+        if not path.is_file() or not zipfile.is_zipfile(path):
+            return None
+    except OSError:
+        return None
+    # The header and arrays.npz only: the skops model is not even read.
+    header, members = _read_archive(path, {_ARRAYS_MEMBER: False})
+    spec = header.get("predictor")
+    if spec is None:
+        return None
+    try:
+        data = members[_ARRAYS_MEMBER]
+        if data is None:
+            raise KeyError(f"{_ARRAYS_MEMBER} is missing")
+        keys = spec["arrays"]
+        stored = _read_npz(data, sorted(set(keys.values())))
+        return make_predictor(spec, {name: stored[key] for name, key in keys.items()})
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        EOFError,
+        OSError,
+        zipfile.BadZipFile,
+    ) as exc:
+        raise BlurkitInputError(
+            f"{path}: damaged blurkit model file ({_ARRAYS_MEMBER}: {one_line(exc)})"
+        ) from exc

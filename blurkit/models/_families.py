@@ -1,0 +1,238 @@
+"""The model families: the feature pipeline, the CNN, their hybrid.
+
+Each family is registered once in :data:`FAMILIES`, with how to build it, its
+search grid and how to recognise it; everything else (``make_classifier``,
+``default_param_grid``, the CV table, the command line's ``--model``
+choices) reads the registry. Importing this module imports neither
+scikit-learn nor torch: the command line lists the families without them,
+and the CNN (and torch) is imported only when a CNN or hybrid is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+__all__ = [
+    "FAMILIES",
+    "check_family",
+    "family_of",
+    "log_odds",
+    "make_classifier",
+    "make_feature_pipeline",
+    "make_hybrid",
+]
+
+# The CNN inside the hybrid is fitted three times per fit of the hybrid (its
+# stacking folds, then all data): a short schedule keeps the hybrid's share
+# of a search small. The CNN family itself trains on the default schedule
+# (up to 20 epochs, with early stopping), which makes it more robust.
+_SEARCH_CNN_PARAMS = {"max_epochs": 6}
+
+
+def make_feature_pipeline(*, C=10.0, features=None):
+    """The feature-based classifier: sharpness features, scaling, logistic model.
+
+    Parameters
+    ----------
+    C : float, default=10.0
+        Inverse regularisation strength of the logistic regression.
+    features : transformer, default=None
+        The feature extractor; None means :class:`SharpnessFeatures`.
+
+    Returns
+    -------
+    Pipeline
+        Steps ``features``, ``scale`` and ``classify``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ..features import SharpnessFeatures
+
+    return Pipeline(
+        [
+            ("features", SharpnessFeatures() if features is None else features),
+            ("scale", StandardScaler()),
+            ("classify", LogisticRegression(C=C, max_iter=5000)),
+        ]
+    )
+
+
+def _make_cnn(random_state=None, **params):
+    from ._cnn import BlurNetClassifier
+
+    return BlurNetClassifier(random_state=random_state, **params)
+
+
+def log_odds(proba):
+    """Log-odds of probabilities, clipped to +-13.8 (probabilities 1e-6)."""
+    from scipy.special import logit
+
+    return logit(np.clip(proba, 1e-6, 1 - 1e-6))
+
+
+def make_hybrid(*, random_state=None, cnn_params=None):
+    """Stack the feature pipeline and the CNN.
+
+    The hybrid is a :class:`~sklearn.ensemble.StackingClassifier`: the
+    feature pipeline and the CNN are each fitted on the images, and a
+    logistic regression combines the log-odds of their out-of-fold
+    probabilities (internal 2-fold stratified cross-validation). On log-odds
+    a confident model outweighs a hesitant one, as it should: the feature
+    model is near-certain on most images, the CNN rarely is.
+
+    Why stacking rather than one network fed with the features as a second
+    input: the meta-model has three parameters, so it cannot overfit the 320
+    challenge images; each base model keeps its own invariances (the features
+    are exactly scale- and size-free, the CNN learns local patterns); and each
+    part stays usable and testable on its own. A joint network would have to
+    learn the invariances the features already have, from data that only
+    shows heavy blur.
+
+    Parameters
+    ----------
+    random_state : int or None, default=None
+        Seed of the CNN and of the internal folds.
+    cnn_params : dict, default=None
+        Extra parameters of :class:`BlurNetClassifier`.
+
+    Returns
+    -------
+    StackingClassifier
+        With base estimators ``features`` and ``cnn``.
+    """
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return StackingClassifier(
+        estimators=[
+            ("features", make_feature_pipeline()),
+            ("cnn", _make_cnn(random_state=random_state, **(cnn_params or {}))),
+        ],
+        final_estimator=make_pipeline(
+            FunctionTransformer(log_odds, feature_names_out="one-to-one"),
+            LogisticRegression(),
+        ),
+        cv=StratifiedKFold(2, shuffle=True, random_state=random_state),
+        stack_method="predict_proba",
+    )
+
+
+@dataclass(frozen=True)
+class _Family:
+    """How to build a family, its default search grid, and its estimator type."""
+
+    build: Callable[..., object]
+    grid: Callable[..., dict]
+    is_member: Callable[[object], bool]
+
+
+def _is_cnn(estimator) -> bool:
+    return type(estimator).__name__ == "BlurNetClassifier"
+
+
+def _is_pipeline(estimator) -> bool:
+    from sklearn.pipeline import Pipeline
+
+    return isinstance(estimator, Pipeline)
+
+
+def _is_stacking(estimator) -> bool:
+    from sklearn.ensemble import StackingClassifier
+
+    return isinstance(estimator, StackingClassifier)
+
+
+FAMILIES = MappingProxyType(
+    {
+        "features": _Family(
+            build=lambda random_state: make_feature_pipeline(),
+            grid=lambda random_state: {
+                "estimator": [make_feature_pipeline()],
+                "estimator__classify__C": [1.0, 10.0, 100.0],
+            },
+            is_member=_is_pipeline,
+        ),
+        "cnn": _Family(
+            build=lambda random_state: _make_cnn(random_state=random_state),
+            grid=lambda random_state: {
+                "estimator": [_make_cnn(random_state=random_state)],
+                "estimator__module__n_filters": [4, 8],
+            },
+            is_member=_is_cnn,
+        ),
+        "hybrid": _Family(
+            build=lambda random_state: make_hybrid(random_state=random_state),
+            grid=lambda random_state: {
+                "estimator": [
+                    make_hybrid(
+                        random_state=random_state, cnn_params=_SEARCH_CNN_PARAMS
+                    )
+                ],
+            },
+            is_member=_is_stacking,
+        ),
+    }
+)
+"""Read-only registry ``name -> family`` of blurkit's model families, in the
+order they compete (ties in model selection go to the first)."""
+
+
+def check_family(family: str, *, allow_auto: bool = False) -> None:
+    """Raise a ValueError naming the choices unless ``family`` is registered."""
+    if family in FAMILIES or (allow_auto and family == "auto"):
+        return
+    choices = ("auto", *FAMILIES) if allow_auto else tuple(FAMILIES)
+    raise ValueError(f"family must be one of {choices}; got {family!r}.")
+
+
+def family_of(estimator) -> str:
+    """The family of a (possibly augmented) estimator, by its type."""
+    from ._augment import AugmentedClassifier
+
+    if isinstance(estimator, AugmentedClassifier):
+        estimator = estimator.estimator
+    for name, family in FAMILIES.items():
+        if family.is_member(estimator):
+            return name
+    raise ValueError(f"{type(estimator).__name__} is not one of blurkit's families")
+
+
+def make_classifier(family="features", *, augment=True, random_state=None):
+    """One model family, optionally trained on degraded copies of its data.
+
+    Parameters
+    ----------
+    family : {"features", "cnn", "hybrid"}, default="features"
+        The model family.
+    augment : bool, default=True
+        Wrap the model in :class:`AugmentedClassifier`, so that ``fit`` adds
+        degraded copies of the training images (see
+        :class:`DegradationAugmenter`). This is what makes the model robust to
+        mild blur, noise and contrast changes the training data never shows.
+    random_state : int or None, default=None
+        Seed of the augmentation and of the CNN.
+
+    Returns
+    -------
+    estimator
+    """
+    check_family(family)
+    model = FAMILIES[family].build(random_state)
+    if not augment:
+        return model
+    from ._augment import AugmentedClassifier, DegradationAugmenter
+
+    return AugmentedClassifier(
+        model,
+        augmenter=DegradationAugmenter(n_copies=4, random_state=random_state),
+        random_state=random_state,
+    )

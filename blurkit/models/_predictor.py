@@ -1,0 +1,334 @@
+"""Lightweight predictors: a fitted model's predictions without scikit-learn.
+
+A short ``blurkit predict`` run would spend most of its time importing
+scikit-learn, skops and skorch and rebuilding the estimator from the model
+file. For the two model families that most files hold, :func:`save_model
+<blurkit.save_model>` therefore also stores the few numbers that
+prediction needs, and the command line predicts with them:
+
+- a features model (:class:`~blurkit.SharpnessFeatures`, then a
+  ``StandardScaler``, then a binary ``LogisticRegression``): the feature
+  parameters, the scaler's mean and scale and the logistic coefficients.
+  Prediction needs numpy and ``scipy.fft`` only.
+- a CNN (:class:`~blurkit.BlurNetClassifier`): the network's constructor
+  parameters and weights. Prediction needs torch only.
+
+These predictors compute the features with the same function as
+:class:`~blurkit.SharpnessFeatures` (``blurkit.metrics.sharpness_features_stack``) and the
+network's output with the same function as ``BlurNetClassifier``
+(``_blurnet.blurnet_predict_proba``); only the last steps (scaling, the
+linear score and its logistic) are written out again here, following
+scikit-learn's order of operations. Tests check that they give the full
+model's probabilities. Other models (the hybrid, your own pipelines) have no
+lightweight predictor and are loaded in full.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from .._geometry import PIXEL_SPACING_MM
+from .._validation import as_image_stack, check_image_size, group_by_shape
+from ..metrics import sharpness_features_stack
+
+__all__ = ["FeaturesPredictor", "NetPredictor", "export_predictor", "make_predictor"]
+
+
+class _Predictor:
+    """Shared input handling: images in, class probabilities out."""
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities of ``classes_`` for each image.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W) or list of 2-D arrays
+            Images; a list may mix sizes.
+
+        Returns
+        -------
+        ndarray of shape (n, 2)
+        """
+        if isinstance(X, np.ndarray) and X.ndim == 3:
+            stack = as_image_stack(X)
+            check_image_size(stack[:1])
+            return self._proba(stack)
+        images = [np.asarray(image) for image in X]
+        check_image_size(images)
+        proba = np.empty((len(images), len(self.classes_)))
+        for indices, stack in group_by_shape(images):
+            proba[indices] = self._proba(as_image_stack(stack))
+        return proba
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted label of each image (see `predict_proba`)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class FeaturesPredictor(_Predictor):
+    """SharpnessFeatures -> StandardScaler -> LogisticRegression, in numpy.
+
+    Parameters
+    ----------
+    classes : array-like of shape (2,)
+    features : dict
+        ``band_edges``, ``n_orientations`` and ``subtract_noise`` of the
+        :class:`~blurkit.SharpnessFeatures` step.
+    mean, scale : ndarray of shape (n_features,)
+        The scaler's ``mean_`` and ``scale_``.
+    coef : ndarray of shape (1, n_features)
+    intercept : ndarray of shape (1,)
+        The logistic regression's ``coef_`` and ``intercept_``.
+    pixel_spacing : float, default=1.5
+        The model's pixel size in mm, kept so that the predictor stands in
+        for the model wherever the model's is read.
+    """
+
+    kind = "features-logistic"
+
+    def __init__(
+        self,
+        *,
+        classes,
+        features,
+        mean,
+        scale,
+        coef,
+        intercept,
+        pixel_spacing=PIXEL_SPACING_MM,
+    ):
+        self.classes_ = np.asarray(classes)
+        self.features = dict(features)
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.coef = np.asarray(coef, dtype=np.float64)
+        self.intercept = np.asarray(intercept, dtype=np.float64)
+        self.pixel_spacing = float(pixel_spacing)
+        n_features = 2 * (len(self.features["band_edges"]) - 2) + 1
+        shapes = {
+            "mean": (self.mean.shape, (n_features,)),
+            "scale": (self.scale.shape, (n_features,)),
+            "coef": (self.coef.shape, (1, n_features)),
+            "intercept": (self.intercept.shape, (1,)),
+        }
+        for name, (shape, expected) in shapes.items():
+            if shape != expected:
+                raise ValueError(f"{name} has shape {shape}; expected {expected}")
+        if self.classes_.shape != (2,):
+            raise ValueError(f"expected 2 classes; got {self.classes_.tolist()}")
+
+    def _proba(self, stack):
+        X = sharpness_features_stack(
+            stack,
+            self.features["band_edges"],
+            self.features["n_orientations"],
+            self.features["subtract_noise"],
+        )
+        # StandardScaler.transform, then LogisticRegression.decision_function
+        # and its binary predict_proba, in scikit-learn's order.
+        X -= self.mean
+        X /= self.scale
+        score = (X @ self.coef.T + self.intercept).reshape(-1)
+        sharp = expit(score)
+        return np.stack([1 - sharp, sharp], axis=1)
+
+    def export(self):
+        spec = {"features": self.features}
+        arrays = {
+            "mean": self.mean,
+            "scale": self.scale,
+            "coef": self.coef,
+            "intercept": self.intercept,
+        }
+        return spec, arrays
+
+
+class NetPredictor(_Predictor):
+    """A BlurNetClassifier's network, in torch alone.
+
+    Parameters
+    ----------
+    classes : array-like of shape (2,)
+    module_params : dict
+        Constructor parameters of :class:`~blurkit._blurnet.BlurNet`.
+    weights : dict of str to ndarray
+        The network's ``state_dict``, as numpy arrays.
+    batch_size : int
+        Images per forward pass, as the classifier's.
+    pixel_spacing : float, default=1.5
+        As for `FeaturesPredictor`.
+    """
+
+    kind = "blurnet"
+
+    def __init__(
+        self,
+        *,
+        classes,
+        module_params,
+        weights,
+        batch_size,
+        pixel_spacing=PIXEL_SPACING_MM,
+    ):
+        import torch
+
+        from ._blurnet import BlurNet
+
+        self.classes_ = np.asarray(classes)
+        self.module_params = dict(module_params)
+        self.batch_size = int(batch_size)
+        self.pixel_spacing = float(pixel_spacing)
+        self.module = BlurNet(**self.module_params)
+        self.module.load_state_dict(
+            {key: torch.from_numpy(np.array(value)) for key, value in weights.items()}
+        )
+        self.module.eval()
+
+    def _proba(self, stack):
+        from ._blurnet import blurnet_predict_proba
+
+        return blurnet_predict_proba(
+            self.module, stack.astype(np.float32, copy=False), self.batch_size
+        )
+
+    def export(self):
+        spec = {"module_params": self.module_params, "batch_size": self.batch_size}
+        arrays = {
+            f"weights/{key}": tensor.detach().cpu().numpy()
+            for key, tensor in self.module.state_dict().items()
+        }
+        return spec, arrays
+
+
+def _fitted_core(model: Any) -> Any:
+    """The fitted estimator that predicts, inside blurkit's wrappers."""
+    for attribute in ("classifier_", "best_estimator_", "estimator_"):
+        # BlurDetector, GridSearchCV, AugmentedClassifier, in that order.
+        model = getattr(model, attribute, model)
+    return model
+
+
+def export_predictor(model: Any) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """What a lightweight predictor of ``model`` needs, or None.
+
+    Returns ``(spec, arrays)``: JSON-able settings (with ``kind``) and numpy
+    arrays, or None when ``model`` is not a fitted features model or CNN of
+    the supported form (see the module docstring).
+    """
+    predictor = _predictor_of(model)
+    if predictor is None:
+        return None
+    spec, arrays = predictor.export()
+    spec = {
+        "kind": predictor.kind,
+        "classes": predictor.classes_.tolist(),
+        "pixel_spacing": predictor.pixel_spacing,
+        **spec,
+    }
+    return spec, arrays
+
+
+def _predictor_of(model: Any):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ..features import SharpnessFeatures
+
+    core = _fitted_core(model)
+    classes = getattr(model, "classes_", None)
+    spacing = getattr(model, "pixel_spacing", PIXEL_SPACING_MM)
+    if classes is None or len(classes) != 2:
+        return None
+    if isinstance(core, Pipeline) and len(core.steps) == 3:
+        features, scaler, logistic = (step for _, step in core.steps)
+        if not (
+            type(features) is SharpnessFeatures
+            and features.image_shape is None
+            and type(scaler) is StandardScaler
+            and scaler.with_mean
+            and scaler.with_std
+            and type(logistic) is LogisticRegression
+            and hasattr(logistic, "coef_")
+            and logistic.coef_.shape[0] == 1
+            and np.array_equal(logistic.classes_, classes)
+        ):
+            return None
+        return FeaturesPredictor(
+            classes=classes,
+            features={
+                "band_edges": [float(edge) for edge in features.band_edges],
+                "n_orientations": int(features.n_orientations),
+                "subtract_noise": bool(features.subtract_noise),
+            },
+            mean=scaler.mean_,
+            scale=scaler.scale_,
+            coef=logistic.coef_,
+            intercept=logistic.intercept_,
+            pixel_spacing=spacing,
+        )
+    if type(core).__name__ == "BlurNetClassifier":
+        from ._blurnet import BlurNet
+
+        if not (
+            getattr(core, "initialized_", False)
+            and type(core.module_) is BlurNet
+            and np.array_equal(core.classes_, classes)
+        ):
+            return None
+        params = core.get_params()
+        return NetPredictor(
+            classes=classes,
+            module_params={
+                key[len("module__") :]: value
+                for key, value in params.items()
+                if key.startswith("module__")
+            },
+            weights={
+                key: tensor.detach().cpu().numpy()
+                for key, tensor in core.module_.state_dict().items()
+            },
+            batch_size=params.get("iterator_valid__batch_size", core.batch_size),
+            pixel_spacing=spacing,
+        )
+    return None
+
+
+def make_predictor(spec: dict, arrays: dict[str, np.ndarray]) -> _Predictor:
+    """Rebuild a lightweight predictor from `export_predictor`'s output.
+
+    Raises
+    ------
+    ValueError
+        If the settings or arrays do not describe a predictor.
+    """
+    try:
+        kind = spec["kind"]
+        common = {"classes": spec["classes"], "pixel_spacing": spec["pixel_spacing"]}
+        if kind == FeaturesPredictor.kind:
+            return FeaturesPredictor(
+                features=spec["features"],
+                mean=arrays["mean"],
+                scale=arrays["scale"],
+                coef=arrays["coef"],
+                intercept=arrays["intercept"],
+                **common,
+            )
+        if kind == NetPredictor.kind:
+            prefix = "weights/"
+            return NetPredictor(
+                module_params=spec["module_params"],
+                weights={
+                    key[len(prefix) :]: value
+                    for key, value in arrays.items()
+                    if key.startswith(prefix)
+                },
+                batch_size=spec["batch_size"],
+                **common,
+            )
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise ValueError(f"invalid lightweight predictor ({exc!r})") from exc
+    raise ValueError(f"unknown lightweight predictor kind {kind!r}")

@@ -1,0 +1,163 @@
+"""Model selection: the robustness score, the search and its CV table."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from ._augment import DegradationAugmenter
+from ._families import FAMILIES, check_family, family_of, make_classifier
+
+__all__ = [
+    "cv_results_table",
+    "default_param_grid",
+    "degraded_accuracy",
+    "describe_candidate",
+    "make_model_search",
+]
+
+
+def default_param_grid(family="auto", *, random_state=None):
+    """A small, meaningful grid per family, for :func:`make_model_search`.
+
+    - features: the logistic regression's ``C`` (how far to trust the
+      features) and whether the noise floor is subtracted.
+    - cnn: the number of filters (4 or 8).
+    - hybrid: the stacked model as is.
+
+    Parameters
+    ----------
+    family : {"auto", "features", "cnn", "hybrid"}, default="auto"
+        "auto" gives the grids of all families, for selection across them.
+    random_state : int or None, default=None
+        Seed of the CNN inside the candidates.
+
+    Returns
+    -------
+    list of dict
+        Grids over an :class:`AugmentedClassifier`'s parameters.
+    """
+    check_family(family, allow_auto=True)
+    names = tuple(FAMILIES) if family == "auto" else (family,)
+    return [FAMILIES[name].grid(random_state) for name in names]
+
+
+def degraded_accuracy(estimator, X, y, *, n_copies=2, random_state=0):
+    """Accuracy on images and degraded copies of them: a robustness score.
+
+    A scorer with scikit-learn's signature, for model selection: the held-out
+    images of each fold, plus ``n_copies`` degraded copies of each (seeded,
+    labelled by the robustness contract, see :class:`DegradationAugmenter`).
+    On the challenge data every candidate scores 100% on clean images; this
+    score tells them apart by how well they resist what the data never shows.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+    X : ndarray of shape (n, H, W) or list of 2-D arrays
+    y : array-like of shape (n,)
+    n_copies : int, default=2
+    random_state : int, default=0
+
+    Returns
+    -------
+    float
+    """
+    augmenter = DegradationAugmenter(n_copies=n_copies, random_state=random_state)
+    X_aug, y_aug = augmenter.fit_resample(X, y)
+    return accuracy_score(y_aug, estimator.predict(X_aug))
+
+
+def make_model_search(
+    family="auto",
+    *,
+    param_grid=None,
+    cv=3,
+    scoring=degraded_accuracy,
+    random_state=0,
+    n_jobs=None,
+    verbose=0,
+):
+    """Cross-validated model selection across blurkit's model families.
+
+    Parameters
+    ----------
+    family : {"auto", "features", "cnn", "hybrid"}, default="auto"
+        Which families compete; "auto" selects among all three.
+    param_grid : dict or list of dict, default=None
+        Your own grid over an :class:`AugmentedClassifier`'s parameters
+        (``estimator``, ``estimator__...``, ``augmenter__...``); None uses
+        :func:`default_param_grid`.
+    cv : int or cross-validation splitter, default=3
+        An int means that many stratified, shuffled folds seeded with
+        ``random_state``.
+    scoring : str or callable, default=degraded_accuracy
+        Model-selection score; see :func:`degraded_accuracy`.
+    random_state : int, default=0
+        Seed of the folds, the augmentation and the CNN.
+    n_jobs : int, default=None
+        Parallel fits (joblib); works with joblib's Dask backend.
+    verbose : int, default=0
+        GridSearchCV's verbosity.
+
+    Returns
+    -------
+    GridSearchCV
+        Unfitted; ``refit=True``, so the best candidate is refitted on all
+        the training data.
+    """
+    if param_grid is None:
+        param_grid = default_param_grid(family, random_state=random_state)
+    if isinstance(cv, int):
+        cv = StratifiedKFold(cv, shuffle=True, random_state=random_state)
+    return GridSearchCV(
+        make_classifier("features", random_state=random_state),
+        param_grid,
+        cv=cv,
+        scoring=scoring,
+        n_jobs=n_jobs,
+        verbose=verbose,
+        refit=True,
+        error_score="raise",
+    )
+
+
+def describe_candidate(params):
+    """A short name for a candidate of the search, e.g. ``features classify__C=10``."""
+    parts = []
+    for key, value in params.items():
+        if key == "estimator":
+            parts.insert(0, family_of(value))
+        elif key == "augmenter":
+            continue
+        else:
+            parts.append(f"{key.removeprefix('estimator__')}={value}")
+    return " ".join(parts)
+
+
+def cv_results_table(search):
+    """The cross-validation table of a fitted search, best first.
+
+    Parameters
+    ----------
+    search : fitted GridSearchCV
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``candidate``, ``mean_score``, ``std_score``, ``mean_fit_s``,
+        ``rank``.
+    """
+    results = search.cv_results_
+    table = pd.DataFrame(
+        {
+            "candidate": [describe_candidate(p) for p in results["params"]],
+            "mean_score": results["mean_test_score"],
+            "std_score": results["std_test_score"],
+            "mean_fit_s": results["mean_fit_time"],
+            "rank": results["rank_test_score"],
+        }
+    )
+    # Ties keep the candidates' order, as GridSearchCV's best_index_ does.
+    return table.sort_values("rank", kind="stable").reset_index(drop=True)

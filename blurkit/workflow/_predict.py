@@ -1,0 +1,278 @@
+"""Streaming prediction: one engine for image files and NIfTI volumes.
+
+The inputs are cut into chunks; each chunk is read and predicted as one task,
+by threads of this process or by the workers of a Dask cluster. Only a few
+chunks are in memory at a time, whatever the number of files, and the rows
+come out in input order either way.
+
+Every input gives one row. An image is one slice; a volume gives one slice or
+several (``slices``). An input's probability of being sharp is the mean over
+its slices, and its label is 1 (sharp) when that mean is above 0.5: with one
+slice, the slice's own prediction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .._geometry import PIXEL_SPACING_MM
+from .._threads import available_cpus, effective_n_jobs, inner_thread_limits
+from .._validation import check_image_size, from_uint8
+from ..exceptions import BlurkitInputError
+from ..io import (
+    check_writable,
+    is_nifti_name,
+    list_images,
+    read_nifti_slices,
+    read_pixels,
+    write_predictions,
+)
+from ._progress import say
+
+__all__ = ["predict_chunk", "predict_files"]
+
+
+def predict_files(
+    model,
+    inputs,
+    output,
+    *,
+    slices=None,
+    probability=False,
+    sigma=False,
+    pixel_spacing=None,
+    batch_size=256,
+    n_jobs=2,
+    scheduler=None,
+    on_error="raise",
+    log=sys.stderr,
+):
+    """Predict image files and volumes and write the challenge TSV, streaming.
+
+    Parameters
+    ----------
+    model : fitted classifier
+        A :class:`~blurkit.BlurDetector` (needed for ``sigma``), a
+        lightweight predictor (:func:`blurkit.load_predictor`) or any
+        classifier of images with ``predict_proba`` and ``classes_`` 0 and 1.
+    inputs : sequence of str or Path
+        Image files, NIfTI files and/or folders (see
+        :func:`blurkit.list_images`).
+    output : str or Path
+        TSV to write; written atomically, only when every step succeeded.
+    slices : int, slice or None, default=None
+        Coronal slices of each volume (see :func:`blurkit.io.read_nifti_slices`);
+        None reads each volume's challenge slice. When given, every input
+        must be a NIfTI volume.
+    probability : bool, default=False
+        Add a ``Probability`` column: the probability of being sharp.
+    sigma : bool, default=False
+        Add ``Sigma_px`` and ``Sigma_mm``, the estimated equivalent Gaussian
+        blur (the mean over a volume's slices).
+    pixel_spacing : float, default=None
+        Pixel size in mm for ``Sigma_mm``; None uses the model's.
+    batch_size : int, default=256
+        Inputs read and predicted per task; memory stays bounded by it.
+    n_jobs : int, default=2
+        Threads that read and predict chunks, when ``scheduler`` is None
+        (``-1``: one per usable processor).
+    scheduler : None, "local", str or distributed.Client, default=None
+        None runs in this process. Otherwise the chunks run on a Dask
+        cluster (see :func:`blurkit.workflow.dask_client`): ``"local"``
+        starts a two-worker cluster on this machine, any other string is the
+        address of a running scheduler, whose workers must be able to read
+        the files at the same paths. The model is sent to each worker once.
+    on_error : {"raise", "skip"}, default="raise"
+        Unreadable inputs stop the run, or are skipped and returned.
+    log : file-like or None, default=sys.stderr
+        Where progress goes.
+
+    Returns
+    -------
+    skipped : list of (str, str)
+        Path and message of each unreadable input skipped.
+
+    Raises
+    ------
+    BlurkitInputError
+        If an input cannot be listed or (with ``on_error="raise"``) read,
+        ``slices`` is given for an input that is not a volume, or no input
+        at all could be used; nothing is written.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    classes = sorted(int(c) for c in np.asarray(model.classes_))
+    if classes != [0, 1]:
+        raise ValueError(
+            f"the model's classes are {classes}; expected 0 (blurred) and 1 (sharp)"
+        )
+    entries = list_images(inputs)
+    if slices is not None:
+        for _, path in entries:
+            if not is_nifti_name(path.name):
+                raise BlurkitInputError(
+                    f"{path}: slice selection applies to NIfTI volumes; expected "
+                    "a .nii or .nii.gz file"
+                )
+    # Fail now rather than after predicting every image.
+    check_writable(output)
+    what = "volumes" if slices is not None else "images"
+    subjects = [subject for subject, _ in entries]
+    paths = [str(path) for _, path in entries]
+    n = len(paths)
+    starts = range(0, n, batch_size)
+    chunks = [paths[start : start + batch_size] for start in starts]
+    task = functools.partial(
+        predict_chunk, sigma=sigma, slices=slices, skip_errors=on_error == "skip"
+    )
+    proba = np.full(n, np.nan)
+    sigmas = np.full(n, np.nan)
+    done = np.zeros(n, dtype=bool)
+    skipped = []
+    if scheduler is None:
+        runner = _map_in_threads(functools.partial(task, model=model), chunks, n_jobs)
+    else:
+        from ._dask import map_on_cluster
+
+        runner = map_on_cluster(scheduler, task, chunks, model=model)
+    with contextlib.closing(runner) as results:
+        for start, (kept, p, s, errors) in zip(starts, results, strict=True):
+            skipped += [(paths[start + i], message) for i, message in errors]
+            indices = start + kept
+            proba[indices] = p
+            if sigma:
+                sigmas[indices] = s
+            done[indices] = True
+            if len(chunks) > 1:
+                say(f"Predicted {int(done.sum())}/{n} {what}", log)
+    keep = np.flatnonzero(done)
+    if not len(keep) and skipped:
+        raise BlurkitInputError(
+            f"none of the {n} {what} could be used; the first: {skipped[0][1]}"
+        )
+    extra = {}
+    if probability:
+        extra["Probability"] = proba[keep]
+    if sigma:
+        spacing = pixel_spacing
+        if spacing is None:
+            spacing = getattr(model, "pixel_spacing", PIXEL_SPACING_MM)
+        extra["Sigma_px"] = sigmas[keep]
+        extra["Sigma_mm"] = sigmas[keep] * spacing
+    write_predictions(
+        output,
+        [subjects[i] for i in keep],
+        (proba[keep] > 0.5).astype(np.int64),
+        extra_columns=extra or None,
+    )
+    return skipped
+
+
+def predict_chunk(paths, *, model, sigma=False, slices=None, skip_errors=False):
+    """Read and predict one chunk of inputs.
+
+    The unit of work of :func:`predict_files`, in a thread or on a Dask
+    worker.
+
+    Parameters
+    ----------
+    paths : list of str
+        Image files or NIfTI volumes.
+    model : fitted classifier
+        As in :func:`predict_files`.
+    sigma : bool, default=False
+        Also estimate the blur sigma, in pixels.
+    slices : int, slice or None, default=None
+        Slices of each volume, as in :func:`predict_files`.
+    skip_errors : bool, default=False
+        Skip unreadable inputs instead of raising.
+
+    Returns
+    -------
+    kept : ndarray of int
+        Positions in ``paths`` of the inputs read.
+    proba : ndarray of shape (len(kept),)
+        Each input's probability of being sharp: the mean over its slices.
+    sigmas : ndarray of shape (len(kept),) or None
+        Their mean blur sigma in pixels, when ``sigma``.
+    errors : list of (int, str)
+        Position in ``paths`` and message of each input skipped.
+    """
+    kept, stacks, errors = [], [], []
+    for i, path in enumerate(paths):
+        try:
+            stacks.append(_read_slices(path, slices))
+        except BlurkitInputError as exc:
+            if not skip_errors:
+                raise
+            errors.append((i, str(exc)))
+        else:
+            kept.append(i)
+    kept = np.asarray(kept, dtype=np.int64)
+    if not stacks:
+        return kept, np.zeros(0), None if not sigma else np.zeros(0), errors
+    counts = np.array([len(stack) for stack in stacks])
+    if len({(stack.shape[1:], stack.dtype) for stack in stacks}) == 1:
+        # One stack, converted at once when it holds 8-bit grey levels.
+        images = from_uint8(np.concatenate(stacks))
+    else:
+        images = [from_uint8(image) for stack in stacks for image in stack]
+    # Mean over each input's slices.
+    bounds = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sharp = list(np.asarray(model.classes_)).index(1)
+    proba = np.add.reduceat(model.predict_proba(images)[:, sharp], bounds) / counts
+    sigmas = None
+    if sigma:
+        sigmas = np.add.reduceat(model.predict_sigma(images), bounds) / counts
+    return kept, proba, sigmas, errors
+
+
+def _read_slices(path, slices):
+    """The slices of one input, shape (k, H, W), refusing any too small to judge.
+
+    An image is one slice; 8-bit grey images stay uint8 grey levels (converted
+    per chunk, see :func:`blurkit._validation.from_uint8`).
+    """
+    if is_nifti_name(path):
+        stack = read_nifti_slices(path, slices)
+    else:
+        stack = read_pixels(path)[np.newaxis]
+    try:
+        check_image_size(stack[:1], names=[str(path)])
+    except ValueError as exc:
+        raise BlurkitInputError(str(exc)) from None
+    return stack
+
+
+def _map_in_threads(function, chunks, n_jobs):
+    """Yield ``function(chunk)`` in order, ``n_jobs`` chunks at a time.
+
+    At most ``n_jobs + 1`` chunks are submitted ahead, so memory stays
+    bounded; their heavy work (decoding, FFTs, tensors) runs without the GIL.
+    The usable processors are shared out between the threads: torch gets
+    ``available_cpus() // n_jobs`` threads (at least 1) meanwhile, and BLAS
+    one (see :func:`blurkit._threads.inner_thread_limits`).
+    """
+    n_jobs = effective_n_jobs(n_jobs)
+    pool = ThreadPoolExecutor(max_workers=n_jobs)
+    pending = deque()
+    try:
+        with inner_thread_limits(max(1, available_cpus() // n_jobs)):
+            for chunk in chunks:
+                pending.append(pool.submit(function, chunk))
+                if len(pending) > n_jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,115 @@
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import blur, phantom
+from sklearn.base import clone
+
+from blurkit import FFTSharpness, LaplacianVariance, SharpnessFeatures
+from blurkit.degrade import add_noise, motion_blur, resize_canvas
+
+TRANSFORMERS = [LaplacianVariance(), FFTSharpness(), SharpnessFeatures()]
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.stack([phantom(seed=s) for s in range(4)])
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=lambda t: type(t).__name__)
+def test_stack_list_and_single_image_agree(transformer, images):
+    fitted = clone(transformer).fit(images)
+    from_stack = fitted.transform(images)
+    from_list = fitted.transform(list(images))
+    np.testing.assert_allclose(from_stack, from_list)
+    assert from_stack.shape == (4, fitted.n_features_out_)
+    assert np.all(np.isfinite(from_stack))
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=lambda t: type(t).__name__)
+def test_pandas_output_has_feature_names(transformer, images):
+    fitted = clone(transformer).set_output(transform="pandas").fit(images)
+    out = fitted.transform(images)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(fitted.get_feature_names_out())
+
+
+def test_mixed_sizes_in_one_batch(images):
+    # Like a brain slice, the content sits on a zero background.
+    framed = np.pad(images[:2], ((0, 0), (12, 12), (12, 12)))
+    features = SharpnessFeatures().fit(framed)
+    padded = resize_canvas(framed[0], 120)
+    out = features.transform([framed[0], padded, framed[1]])
+    direct = features.transform(framed)
+    np.testing.assert_allclose(out[[0, 2]], direct)
+    # Zero padding keeps the spectrum's shape: features barely move.
+    np.testing.assert_allclose(out[1, :-1], out[0, :-1], atol=0.3)
+
+
+def test_sharpness_features_are_scale_invariant(images):
+    features = SharpnessFeatures().fit(images)
+    # Computed in float32: another scale changes the rounding only.
+    np.testing.assert_allclose(
+        features.transform(images * 0.3), features.transform(images), atol=1e-5
+    )
+    # A power of two scales exactly: the features do not change at all.
+    np.testing.assert_array_equal(
+        features.transform(images * 2.0**-40), features.transform(images)
+    )
+    np.testing.assert_array_equal(
+        features.transform(images * 2.0**200), features.transform(images)
+    )
+
+
+def test_high_bands_fall_with_blur_and_noise_is_subtracted(images):
+    features = SharpnessFeatures().fit(images)
+    names = list(features.get_feature_names_out())
+    band = names.index("band_0.35_0.45_mean")
+    sharp = features.transform(images)[:, band]
+    blurred = features.transform(np.stack([blur(x, 1.5) for x in images]))[:, band]
+    noisy_blurred = features.transform(
+        np.stack([add_noise(blur(x, 1.5), 0.05, random_state=0) for x in images])
+    )[:, band]
+    assert np.all(blurred < sharp - 1)
+    assert np.all(noisy_blurred < sharp - 0.5)
+
+
+def test_min_over_orientations_catches_motion_blur(images):
+    features = SharpnessFeatures().fit(images)
+    names = list(features.get_feature_names_out())
+    mean, weakest = (
+        names.index("band_0.25_0.35_mean"),
+        names.index("band_0.25_0.35_min"),
+    )
+    moved = features.transform(np.stack([motion_blur(x, 9, 0) for x in images]))
+    gap = moved[:, mean] - moved[:, weakest]
+    sharp = features.transform(images)
+    assert np.all(gap > sharp[:, mean] - sharp[:, weakest] + 0.3)
+
+
+def test_constant_images_give_floor_features():
+    out = SharpnessFeatures().fit_transform(np.zeros((2, 16, 16)))
+    assert np.all(out == -6.0)
+
+
+def test_two_d_input_with_image_shape():
+    images = np.random.default_rng(0).random((3, 6, 10))
+    flat = images.reshape(3, -1)
+    features = SharpnessFeatures(image_shape=(6, 10)).fit(flat)
+    np.testing.assert_allclose(
+        features.transform(flat), SharpnessFeatures().fit_transform(images)
+    )
+    with pytest.raises(ValueError, match="image_shape"):
+        SharpnessFeatures(image_shape=(5, 5)).fit(flat)
+
+
+@pytest.mark.parametrize(
+    "params", [{"band_edges": (0.5, 0.1, 0.9)}, {"n_orientations": 0}]
+)
+def test_invalid_parameters_are_reported(params, images):
+    with pytest.raises(ValueError):
+        SharpnessFeatures(**params).fit(images)
+
+
+def test_fft_sharpness_rejects_bad_cutoffs(images):
+    with pytest.raises(ValueError, match="cutoffs"):
+        FFTSharpness(cutoffs=(0.2, 1.2)).fit(images)

@@ -1,0 +1,504 @@
+"""Model files: saved without pickle, loaded without running code from the file."""
+
+import io
+import json
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+import skops.io as sio
+import torch
+from conftest import DEMO_DATA
+from scipy.ndimage import gaussian_filter
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+import blurkit
+from blurkit.cli import main
+from blurkit.exceptions import BlurkitInputError
+from blurkit.io import TRUSTED_TYPES, load_model, load_predictor, save_model
+from blurkit.models import (
+    AugmentedClassifier,
+    BlurDetector,
+    BlurNetClassifier,
+    DegradationAugmenter,
+    make_feature_pipeline,
+    make_hybrid,
+)
+from blurkit.models._predictor import FeaturesPredictor, NetPredictor
+
+HEADER = "blurkit-model.json"
+MODEL = "model.skops"
+PREDICTOR = "predictor.npz"
+
+# Set by the hostile objects below if a loader ever runs their code.
+CALLS = []
+
+
+def _record_call(*args):
+    CALLS.append(args)
+    return "ran"
+
+
+class Sneaky:
+    """Runs code when rebuilt by pickle (__reduce__) or by a trusting loader."""
+
+    def __init__(self):
+        self.payload = 1
+
+    def __reduce__(self):
+        return (_record_call, ("pickle",))
+
+    def __setstate__(self, state):
+        _record_call("setstate")
+
+
+def one_line(exc_info, *parts):
+    message = str(exc_info.value)
+    assert "\n" not in message
+    for part in parts:
+        assert str(part) in message, (part, message)
+    return message
+
+
+# --------------------------------------------------------------------------- #
+# Round trips
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture(scope="module")
+def features_detector():
+    train = blurkit.load_dataset(DEMO_DATA / "train")
+    return BlurDetector(
+        classifier=blurkit.make_model_search("features", cv=2, random_state=0),
+        random_state=0,
+    ).fit(train.images, train.labels)
+
+
+@pytest.fixture(scope="module")
+def features_file(features_detector, tmp_path_factory):
+    path = tmp_path_factory.mktemp("features") / "model.blurkit"
+    save_model(features_detector, path)
+    return path
+
+
+def test_features_model_round_trip(features_detector, features_file):
+    model, info = load_model(features_file)
+    validation = blurkit.load_dataset(DEMO_DATA / "validation")
+    np.testing.assert_array_equal(
+        model.predict_proba(validation.images),
+        features_detector.predict_proba(validation.images),
+    )
+    np.testing.assert_array_equal(
+        model.predict_sigma(validation.images),
+        features_detector.predict_sigma(validation.images),
+    )
+    assert info["format_version"] == 3
+    assert info["versions"]["blurkit"] == blurkit.__version__
+    assert set(info["versions"]) == {"blurkit", "scikit-learn", "torch"}
+    # The summary keeps its types: integer class labels.
+    assert info["training_summary"] == features_detector.training_summary_
+    assert info["training_summary"]["classes"] == {0: 40, 1: 40}
+
+
+def test_file_is_a_zip_of_a_json_header_and_a_skops_model(features_file):
+    with zipfile.ZipFile(features_file) as archive:
+        assert archive.namelist() == [HEADER, MODEL, PREDICTOR]
+        header = json.loads(archive.read(HEADER))
+        data = archive.read(MODEL)
+    assert header["format"] == "blurkit-model"
+    assert header["format_version"] == 3
+    assert header["model_class"] == "blurkit.models._detector.BlurDetector"
+    assert header["training_summary"]["n_images"] == 80
+    # No pickle anywhere: skops itself reads it, trusting only our list.
+    assert set(sio.get_untrusted_types(data=data)) <= set(TRUSTED_TYPES)
+    assert isinstance(sio.loads(data, trusted=list(TRUSTED_TYPES)), dict)
+
+
+# --------------------------------------------------------------------------- #
+# Lightweight predictors: what `blurkit predict` uses without scikit-learn
+# --------------------------------------------------------------------------- #
+
+
+def _degraded_validation():
+    """Demo validation images, plain and degraded: a spread of probabilities."""
+    from blurkit.degrade import add_noise, gaussian_blur
+
+    images = blurkit.load_dataset(DEMO_DATA / "validation").images
+    rng = np.random.default_rng(0)
+    degraded = [gaussian_blur(image, 0.8) for image in images]
+    degraded += [add_noise(image, 0.03, random_state=rng) for image in images]
+    return np.concatenate([images, np.stack(degraded)]).astype(np.float32)
+
+
+def test_features_predictor_gives_the_full_models_probabilities(
+    features_detector, features_file
+):
+    predictor = load_predictor(features_file)
+    assert isinstance(predictor, FeaturesPredictor)
+    images = _degraded_validation()
+    expected = features_detector.predict_proba(images)
+    proba = predictor.predict_proba(images)
+    # Same features, same operations; only the logistic may differ by an ulp.
+    np.testing.assert_allclose(proba, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(
+        predictor.predict(images), features_detector.predict(images)
+    )
+    assert 0.05 < proba[:, 1].mean() < 0.95  # both classes are predicted
+    np.testing.assert_array_equal(predictor.classes_, features_detector.classes_)
+    assert predictor.pixel_spacing == features_detector.pixel_spacing
+    # Lists of images of several sizes are grouped by size, as by the model.
+    mixed = [images[0], images[1][8:-8, 8:-8], images[2]]
+    np.testing.assert_allclose(
+        predictor.predict_proba(mixed),
+        features_detector.predict_proba(mixed),
+        rtol=1e-12,
+        atol=1e-15,
+    )
+
+
+def test_features_predictor_is_described_in_the_header(features_file):
+    with zipfile.ZipFile(features_file) as archive:
+        header = json.loads(archive.read(HEADER))
+        with np.load(io.BytesIO(archive.read(PREDICTOR)), allow_pickle=False) as npz:
+            names = sorted(npz.files)
+    spec = header["predictor"]
+    assert spec["kind"] == "features-logistic"
+    assert spec["classes"] == [0, 1]
+    assert spec["features"]["n_orientations"] == 4
+    assert names == ["coef", "intercept", "mean", "scale"]
+
+
+def test_network_predictor_gives_the_full_models_probabilities(small_images, tmp_path):
+    X, y = small_images
+    model = CNN_MODELS["cnn"]().fit(X, y)
+    path = tmp_path / "cnn.blurkit"
+    save_model(model, path)
+    predictor = load_predictor(path)
+    assert isinstance(predictor, NetPredictor)
+    np.testing.assert_allclose(
+        predictor.predict_proba(X), model.predict_proba(X), rtol=1e-6, atol=1e-7
+    )
+    np.testing.assert_array_equal(predictor.predict(X), model.predict(X))
+
+
+def test_other_models_have_no_lightweight_predictor(small_images, tmp_path):
+    X, y = small_images
+    models = {
+        "hybrid": CNN_MODELS["hybrid"]().fit(X, y),
+        "laplacian": blurkit.LaplacianVariance().fit(X),
+        "no scaler": make_pipeline(
+            blurkit.SharpnessFeatures(), LogisticRegression()
+        ).fit(X, y),
+    }
+    for name, model in models.items():
+        path = tmp_path / f"{name}.blurkit"
+        save_model(model, path)
+        assert load_predictor(path) is None, name
+        with zipfile.ZipFile(path) as archive:
+            assert PREDICTOR not in archive.namelist()
+
+
+def test_damaged_predictor_is_reported(features_file, tmp_path):
+    damaged = tmp_path / "damaged.blurkit"
+    with (
+        zipfile.ZipFile(features_file) as source,
+        zipfile.ZipFile(damaged, "w") as target,
+    ):
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, data[: len(data) // 2] if name == PREDICTOR else data)
+    with pytest.raises(BlurkitInputError) as exc_info:
+        load_predictor(damaged)
+    one_line(exc_info, damaged, "damaged", PREDICTOR)
+
+
+def test_predictor_of_a_file_that_is_not_a_model_is_none(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a model")
+    assert load_predictor(text) is None
+    assert load_predictor(tmp_path / "missing.blurkit") is None
+
+
+@pytest.fixture(scope="module")
+def small_images():
+    rng = np.random.default_rng(0)
+    sharp = rng.random((12, 24, 24)).astype(np.float32)
+    blurred = np.stack([gaussian_filter(image, 2) for image in sharp])
+    return np.concatenate([blurred, sharp]), np.repeat([0, 1], 12)
+
+
+def _cnn():
+    return BlurNetClassifier(max_epochs=2, random_state=0)
+
+
+CNN_MODELS = {
+    "cnn": lambda: BlurDetector(classifier=_cnn(), sigma_estimator=None),
+    "hybrid": lambda: BlurDetector(
+        classifier=make_hybrid(random_state=0, cnn_params={"max_epochs": 1}),
+        sigma_estimator=None,
+    ),
+    # Networks inside a search: in param_grid, cv_results_ (object arrays)
+    # and best_params_, unfitted, and fitted in best_estimator_.
+    "search": lambda: GridSearchCV(
+        AugmentedClassifier(
+            make_feature_pipeline(),
+            augmenter=DegradationAugmenter(
+                n_copies=1, degradations=["noise"], random_state=0
+            ),
+        ),
+        {"estimator": [make_feature_pipeline(), _cnn()]},
+        cv=2,
+        scoring="accuracy",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CNN_MODELS)
+def test_models_with_networks_round_trip(name, small_images, tmp_path):
+    X, y = small_images
+    model = CNN_MODELS[name]().fit(X, y)
+    path = tmp_path / "model.blurkit"
+    save_model(model, path)
+    rng_state = torch.random.get_rng_state()
+    loaded, _ = load_model(path)
+    # Loading rebuilds networks without touching torch's global generator.
+    assert torch.equal(torch.random.get_rng_state(), rng_state)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    # The saved model was not changed by saving.
+    np.testing.assert_array_equal(model.predict_proba(X), model.predict_proba(X))
+
+
+def test_saving_leaves_the_model_untouched(small_images, tmp_path):
+    X, y = small_images
+    model = CNN_MODELS["hybrid"]().fit(X, y)
+    stacking = model.classifier_
+    before = stacking.estimators_[1]
+    save_model(model, tmp_path / "model.blurkit")
+    assert model.classifier_ is stacking and stacking.estimators_[1] is before
+    assert isinstance(before, BlurNetClassifier) and before.initialized_
+
+
+def test_loaded_hybrid_keeps_shared_references(small_images, tmp_path):
+    X, y = small_images
+    model = CNN_MODELS["hybrid"]().fit(X, y)
+    save_model(model, tmp_path / "model.blurkit")
+    loaded, _ = load_model(tmp_path / "model.blurkit")
+    stacking = loaded.classifier_
+    assert stacking.named_estimators_["cnn"] is stacking.estimators_[1]
+    assert isinstance(stacking.estimators_[1], BlurNetClassifier)
+
+
+def test_loaded_network_keeps_history_and_can_be_refitted(small_images, tmp_path):
+    X, y = small_images
+    net = _cnn().fit(X, y)
+    save_model(net, tmp_path / "net.blurkit")
+    loaded, _ = load_model(tmp_path / "net.blurkit")
+    assert len(loaded.history_) == len(net.history_)
+    assert loaded.history_[-1, "train_loss"] == net.history_[-1, "train_loss"]
+    assert loaded.seed_ == net.seed_
+    np.testing.assert_array_equal(loaded.classes_, net.classes_)
+    # Refitting from the saved parameters gives the same network again.
+    refitted = loaded.fit(X, y)
+    np.testing.assert_allclose(refitted.predict_proba(X), net.predict_proba(X))
+
+
+def test_unfitted_network_round_trip(tmp_path):
+    net = BlurNetClassifier(max_epochs=3, module__n_filters=4, random_state=1)
+    save_model(net, tmp_path / "net.blurkit")
+    loaded, _ = load_model(tmp_path / "net.blurkit")
+    assert isinstance(loaded, BlurNetClassifier)
+    assert not hasattr(loaded, "module_")
+    assert loaded.max_epochs == 3 and loaded.module__n_filters == 4
+
+
+# --------------------------------------------------------------------------- #
+# What is refused, with one line naming the file
+# --------------------------------------------------------------------------- #
+
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _header(**changes):
+    header = {
+        "format": "blurkit-model",
+        "format_version": 3,
+        "versions": {"blurkit": blurkit.__version__},
+        "training_summary": None,
+    }
+    header.update(changes)
+    return json.dumps(header)
+
+
+NOT_MODELS = {
+    "text": lambda p: p.write_text("hello\n"),
+    "empty": lambda p: p.write_bytes(b""),
+    "random bytes": lambda p: p.write_bytes(np.random.default_rng(0).bytes(500)),
+    "png": lambda p: p.write_bytes(
+        (DEMO_DATA / "train" / "sub-DEMO0001.png").read_bytes()
+    ),
+    "zip without header": lambda p: _zip(p, {"a.txt": "a"}),
+    "skops file": lambda p: sio.dump(LogisticRegression(), p),
+    "pickle": lambda p: joblib.dump({"weights": [1, 2]}, p),
+    "other format": lambda p: _zip(p, {HEADER: json.dumps({"format": "x"})}),
+    "header not json": lambda p: _zip(p, {HEADER: "{not json", MODEL: b""}),
+    "no model member": lambda p: _zip(p, {HEADER: _header()}),
+    "model member not skops": lambda p: _zip(p, {HEADER: _header(), MODEL: b"xx"}),
+}
+
+
+@pytest.mark.parametrize("kind", NOT_MODELS)
+def test_not_a_model_file(tmp_path, kind, capsys):
+    path = tmp_path / "model.blurkit"
+    NOT_MODELS[kind](path)
+    with pytest.raises(BlurkitInputError) as exc_info:
+        load_model(path)
+    message = one_line(exc_info, path)
+    assert "blurkit model file" in message
+    image = DEMO_DATA / "validation" / "sub-DEMO0081.png"
+    out = tmp_path / "out.tsv"
+    assert main(["predict", str(path), str(image), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"blurkit: error: {path}: ")
+    assert not out.exists()
+
+
+def test_truncated_model_file(features_file, tmp_path):
+    path = tmp_path / "cut.blurkit"
+    data = features_file.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(BlurkitInputError) as exc_info:
+        load_model(path)
+    one_line(exc_info, path, "not a blurkit model file")
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder"])
+def test_missing_model_file(tmp_path, kind):
+    path = tmp_path / "model.blurkit"
+    if kind == "folder":
+        path.mkdir()
+    with pytest.raises(BlurkitInputError) as exc_info:
+        load_model(path)
+    one_line(exc_info, path, "no such file" if kind == "missing" else "regular file")
+
+
+def _format_1_file(path, model, extra=None):
+    """A model file as blurkit 0.1.0 wrote it: a joblib pickle."""
+    payload = {
+        "format": "blurkit-model",
+        "format_version": 1,
+        "versions": {"blurkit": "0.1.0", "scikit-learn": "1.9.0", "torch": None},
+        "training_summary": {"n_images": 3},
+        "model": model,
+    }
+    if extra is not None:
+        payload["extra"] = extra
+    joblib.dump(payload, path)
+    return path
+
+
+def test_format_1_pickle_is_refused_without_being_unpickled(tmp_path, capsys):
+    CALLS.clear()
+    path = _format_1_file(tmp_path / "old.joblib", LogisticRegression(), Sneaky())
+    with pytest.raises(BlurkitInputError) as exc_info:
+        load_model(path)
+    one_line(
+        exc_info,
+        path,
+        "made by blurkit 0.1.0 in model format 1",
+        "reads model format 3 only",
+        "retrain it with `blurkit train`",
+        "trust_pickle=True",
+    )
+    assert CALLS == []
+    image = DEMO_DATA / "validation" / "sub-DEMO0081.png"
+    args = ["predict", str(path), str(image), "-o", str(tmp_path / "o.tsv")]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "made by blurkit 0.1.0" in err
+    assert CALLS == []
+
+
+def test_format_1_pickle_loads_when_trusted_and_converts(tmp_path, small_images):
+    X, y = small_images
+    model = make_feature_pipeline().fit(X, y)
+    old = _format_1_file(tmp_path / "old.joblib", model)
+    loaded, info = load_model(old, trust_pickle=True)
+    assert info["format_version"] == 1 and info["versions"]["blurkit"] == "0.1.0"
+    save_model(loaded, tmp_path / "new.blurkit")
+    converted, _ = load_model(tmp_path / "new.blurkit")
+    np.testing.assert_array_equal(converted.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    ("version", "advice"),
+    [
+        (4, "upgrade blurkit"),
+        (2, "retrain it with `blurkit train`"),
+        (1, "retrain it with `blurkit train`"),
+    ],
+)
+def test_other_format_versions(tmp_path, version, advice):
+    path = _zip(
+        tmp_path / "model.blurkit",
+        {
+            HEADER: _header(format_version=version, versions={"blurkit": "9.1"}),
+            MODEL: sio.dumps({"model": LogisticRegression()}),
+        },
+    )
+    with pytest.raises(BlurkitInputError) as exc_info:
+        load_model(path)
+    one_line(exc_info, path, f"made by blurkit 9.1 in model format {version}", advice)
+
+
+def test_untrusted_types_are_refused_and_named(tmp_path, capsys):
+    CALLS.clear()
+    data = sio.dumps({"model": LogisticRegression(), "training_summary": Sneaky()})
+    path = _zip(tmp_path / "model.blurkit", {HEADER: _header(), MODEL: data})
+    with pytest.raises(BlurkitInputError) as exc_info:
+        load_model(path)
+    message = one_line(exc_info, path, "does not trust", f"{__name__}.Sneaky")
+    assert "refusing to load" in message
+    assert CALLS == []
+    image = DEMO_DATA / "validation" / "sub-DEMO0081.png"
+    assert main(["predict", str(path), str(image), "-o", str(tmp_path / "o")]) == 1
+    assert "Sneaky" in capsys.readouterr().err
+    assert CALLS == []
+
+
+def test_saving_an_untrusted_type_is_refused_and_writes_nothing(tmp_path):
+    path = tmp_path / "model.blurkit"
+    path.write_bytes(b"previous model")
+    model = make_feature_pipeline()
+    model.steps.append(("odd", Sneaky()))
+    with pytest.raises(ValueError, match=f"{__name__}.Sneaky"):
+        save_model(model, path)
+    assert path.read_bytes() == b"previous model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.blurkit"]
+
+
+def test_only_blurkit_networks_are_saved(tmp_path):
+    from skorch import NeuralNetClassifier
+
+    net = NeuralNetClassifier(torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="only networks blurkit saves"):
+        save_model(net, tmp_path / "net.blurkit")
+
+
+def test_a_skops_payload_cannot_smuggle_a_pickle(tmp_path):
+    """A file naming a trusted network stand-in still goes through skops's checks."""
+    CALLS.clear()
+    buffer = io.BytesIO()
+    joblib.dump(Sneaky(), buffer)
+    data = sio.dumps({"model": {"weights": buffer.getvalue()}})
+    path = _zip(tmp_path / "model.blurkit", {HEADER: _header(), MODEL: data})
+    model, _ = load_model(path)
+    # The bytes stay bytes: nothing unpickles them.
+    assert isinstance(model["weights"], bytes) and CALLS == []

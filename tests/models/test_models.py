@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+from conftest import DEMO_DATA
+from sklearn.base import clone
+
+import blurkit
+from blurkit import (
+    BlurDetector,
+    BlurSigmaRegressor,
+    cv_results_table,
+    make_model_search,
+    make_sigma_training_set,
+)
+from blurkit.degrade import add_noise, gaussian_blur
+
+
+@pytest.fixture(scope="module")
+def detector(demo_train):
+    model = BlurDetector(
+        classifier=make_model_search("features", cv=2, random_state=0),
+        random_state=0,
+    )
+    return model.fit(demo_train.images, demo_train.labels)
+
+
+def test_detector_reproduces_demo_validation_labels(detector):
+    validation = blurkit.load_dataset(DEMO_DATA / "validation")
+    np.testing.assert_array_equal(
+        detector.predict(validation.images), validation.labels
+    )
+    proba = detector.predict_proba(validation.images)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_search_reports_a_cv_table(detector):
+    table = cv_results_table(detector.classifier_)
+    assert list(table.columns) == [
+        "candidate",
+        "mean_score",
+        "std_score",
+        "mean_fit_s",
+        "rank",
+    ]
+    assert len(table) == 3
+    assert table["rank"].iloc[0] == 1
+    assert table.candidate.str.startswith("features").all()
+
+
+def test_detector_summary_and_clone(detector, demo_train):
+    assert detector.training_summary_["n_images"] == len(demo_train.labels)
+    assert detector.training_summary_["image_shapes"] == [[121, 121]]
+    assert not hasattr(clone(detector), "classifier_")
+
+
+def test_detector_is_reproducible(demo_train, detector):
+    again = BlurDetector(
+        classifier=make_model_search("features", cv=2, random_state=0),
+        random_state=0,
+    ).fit(demo_train.images, demo_train.labels)
+    np.testing.assert_array_equal(
+        again.predict_proba(demo_train.images),
+        detector.predict_proba(demo_train.images),
+    )
+
+
+def test_sigma_estimate_on_known_blur(detector):
+    validation = blurkit.load_dataset(DEMO_DATA / "validation")
+    sharp = validation.images[validation.labels == 1]
+    sigmas = np.array([0.5, 1.0, 2.0, 3.0])
+    rng = np.random.default_rng(0)
+    errors = []
+    for image in sharp:
+        for sigma in sigmas:
+            blurred = gaussian_blur(image, sigma)
+            noisy = add_noise(blurred, 0.03, random_state=rng.integers(1000))
+            estimates = detector.predict_sigma([blurred, noisy])
+            errors += list(np.abs(estimates - sigma))
+    assert np.median(errors) < 0.15
+    mm = detector.predict_sigma(sharp[:1], unit="mm")
+    assert mm == pytest.approx(1.5 * detector.predict_sigma(sharp[:1]))
+
+
+def test_sigma_training_set_is_seeded():
+    images = np.random.default_rng(0).random((2, 16, 16))
+    a, sa = make_sigma_training_set(images, n_copies=3, random_state=1)
+    b, sb = make_sigma_training_set(images, n_copies=3, random_state=1)
+    np.testing.assert_array_equal(sa, sb)
+    np.testing.assert_array_equal(np.stack(a), np.stack(b))
+    assert len(a) == 6 and np.all((sa >= 0) & (sa <= 4.5))
+
+
+def test_sigma_regressor_rejects_mismatched_targets():
+    with pytest.raises(ValueError, match="sigma values"):
+        BlurSigmaRegressor().fit(np.zeros((3, 8, 8)), [0.0, 1.0])
+
+
+def test_user_grid_is_used(demo_train):
+    grid = {
+        "estimator": [blurkit.make_feature_pipeline()],
+        "estimator__classify__C": [0.5],
+    }
+    search = make_model_search(param_grid=grid, cv=2, random_state=0)
+    search.fit(demo_train.images, demo_train.labels)
+    assert search.best_params_["estimator__classify__C"] == 0.5
+
+
+def test_unknown_family_is_rejected():
+    with pytest.raises(ValueError, match="family"):
+        make_model_search("svm")
