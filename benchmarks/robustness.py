@@ -56,9 +56,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import blurkit
-from blurkit import _degrade as dg
-from blurkit._io import load_dataset
-from blurkit._workflow import train_detector
+from blurkit import degrade as dg
+from blurkit import load_dataset, train_detector
 
 REPO = Path(__file__).resolve().parents[1]
 SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)

@@ -24,9 +24,6 @@ from pathlib import Path
 import numpy as np
 
 import blurkit
-from blurkit._io import check_writable
-from blurkit._report import evaluate, model_details, write_report
-from blurkit._workflow import predict_files, train_detector
 
 
 def main(argv=None):
@@ -38,8 +35,8 @@ def main(argv=None):
     parser.add_argument(
         "--model",
         default="auto",
-        choices=["auto", "features", "cnn", "hybrid"],
-        help="model families that compete (default: auto, all three)",
+        choices=["auto", *blurkit.FAMILIES],
+        help="model families that compete (default: auto, all of them)",
     )
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument(
@@ -60,21 +57,21 @@ def main(argv=None):
     data = Path(args.data)
     report = Path(args.report or Path(args.output).with_name("report.html"))
     try:
-        check_writable(report)
-        detector = train_detector(
+        blurkit.check_writable(report)
+        detector = blurkit.train_detector(
             data / "train",
             family=args.model,
             random_state=args.random_state,
             n_jobs=args.n_jobs,
         )
-        predict_files(detector, [data / "validation"], args.output)
+        blurkit.predict_files(detector, [data / "validation"], args.output)
         truth = blurkit.read_subjects_tsv(data / "validation" / "subjects.tsv")
         validation = blurkit.load_dataset(data / "validation")
-        results = evaluate(
+        results = blurkit.evaluate(
             detector, validation.images, validation.labels, validation.subjects
         )
-        details = {"Data": str(data / "validation"), **model_details(detector)}
-        write_report(report, results, validation.images, details=details)
+        details = {"Data": str(data / "validation"), **blurkit.model_details(detector)}
+        blurkit.write_report(report, results, validation.images, details=details)
     except (ValueError, OSError) as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 1

@@ -12,14 +12,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import check_images, group_by_shape
 from ..metrics import (
     SHARPNESS_BAND_EDGES,
-    sharpness_features_stack,
     highfreq_energy_ratio_stack,
     laplacian_variance_stack,
     log10_ratio,
+    sharpness_features_stack,
 )
-from .._validation import check_images, group_by_shape
 
 __all__ = ["FFTSharpness", "LaplacianVariance", "SharpnessFeatures"]
 

@@ -14,8 +14,8 @@ prediction needs, and the command line predicts with them:
   parameters and weights. Prediction needs torch only.
 
 These predictors compute the features with the same function as
-:class:`~blurkit.SharpnessFeatures` (``blurkit.metrics.sharpness_features_stack``) and the
-network's output with the same function as ``BlurNetClassifier``
+:class:`~blurkit.SharpnessFeatures`
+(``blurkit.metrics.sharpness_features_stack``) and the network's output with the same function as ``BlurNetClassifier``
 (``_blurnet.blurnet_predict_proba``); only the last steps (scaling, the
 linear score and its logistic) are written out again here, following
 scikit-learn's order of operations. Tests check that they give the full

@@ -15,8 +15,11 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_s
 from sklearn.utils.validation import column_or_1d
 
 from ..models import describe_candidate
+from ._plots import CLASS_NAMES
 
 __all__ = ["evaluate", "format_metrics", "model_details"]
+
+_CLASS_NAMES = (CLASS_NAMES[0], CLASS_NAMES[1])
 
 
 def evaluate(model, images, labels, subjects: Sequence[str] | None = None) -> dict:

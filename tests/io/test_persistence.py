@@ -31,7 +31,7 @@ from blurkit.models._predictor import FeaturesPredictor, NetPredictor
 
 HEADER = "blurkit-model.json"
 MODEL = "model.skops"
-PREDICTOR = "predictor.npz"
+ARRAYS = "arrays.npz"
 
 # Set by the hostile objects below if a loader ever runs their code.
 CALLS = []
@@ -95,7 +95,7 @@ def test_features_model_round_trip(features_detector, features_file):
         model.predict_sigma(validation.images),
         features_detector.predict_sigma(validation.images),
     )
-    assert info["format_version"] == 3
+    assert info["format_version"] == 4
     assert info["versions"]["blurkit"] == blurkit.__version__
     assert set(info["versions"]) == {"blurkit", "scikit-learn", "torch"}
     # The summary keeps its types: integer class labels.
@@ -105,11 +105,11 @@ def test_features_model_round_trip(features_detector, features_file):
 
 def test_file_is_a_zip_of_a_json_header_and_a_skops_model(features_file):
     with zipfile.ZipFile(features_file) as archive:
-        assert archive.namelist() == [HEADER, MODEL, PREDICTOR]
+        assert archive.namelist() == [HEADER, MODEL, ARRAYS]
         header = json.loads(archive.read(HEADER))
         data = archive.read(MODEL)
     assert header["format"] == "blurkit-model"
-    assert header["format_version"] == 3
+    assert header["format_version"] == 4
     assert header["model_class"] == "blurkit.models._detector.BlurDetector"
     assert header["training_summary"]["n_images"] == 80
     # No pickle anywhere: skops itself reads it, trusting only our list.
@@ -162,9 +162,11 @@ def test_features_predictor_gives_the_full_models_probabilities(
 def test_features_predictor_is_described_in_the_header(features_file):
     with zipfile.ZipFile(features_file) as archive:
         header = json.loads(archive.read(HEADER))
-        with np.load(io.BytesIO(archive.read(PREDICTOR)), allow_pickle=False) as npz:
-            names = sorted(npz.files)
+        with np.load(io.BytesIO(archive.read(ARRAYS)), allow_pickle=False) as npz:
+            stored = set(npz.files)
     spec = header["predictor"]
+    names = sorted(spec["arrays"])
+    assert set(spec["arrays"].values()) <= stored
     assert spec["kind"] == "features-logistic"
     assert spec["classes"] == [0, 1]
     assert spec["features"]["n_orientations"] == 4
@@ -198,7 +200,27 @@ def test_other_models_have_no_lightweight_predictor(small_images, tmp_path):
         save_model(model, path)
         assert load_predictor(path) is None, name
         with zipfile.ZipFile(path) as archive:
-            assert PREDICTOR not in archive.namelist()
+            header = json.loads(archive.read(HEADER))
+            assert "predictor" not in header
+            # Only the hybrid holds arrays: its CNN's weights.
+            assert (ARRAYS in archive.namelist()) == (name == "hybrid")
+
+
+def test_cnn_weights_are_stored_once(small_images, tmp_path):
+    X, y = small_images
+    net = BlurNetClassifier(max_epochs=1, module__n_filters=4, random_state=0)
+    path = tmp_path / "cnn.blurkit"
+    save_model(net.fit(X, y), path)
+    with zipfile.ZipFile(path) as archive:
+        header = json.loads(archive.read(HEADER))
+        with np.load(io.BytesIO(archive.read(ARRAYS)), allow_pickle=False) as npz:
+            stored = set(npz.files)
+    n_weights = len(net.module_.state_dict())
+    # The predictor's weights are the network's: one array each, not two.
+    assert set(header["predictor"]["arrays"].values()) <= stored
+    assert len(stored) <= n_weights + len(net.criterion_.state_dict())
+    loaded, _ = load_model(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
 
 
 def test_damaged_predictor_is_reported(features_file, tmp_path):
@@ -209,10 +231,10 @@ def test_damaged_predictor_is_reported(features_file, tmp_path):
     ):
         for name in source.namelist():
             data = source.read(name)
-            target.writestr(name, data[: len(data) // 2] if name == PREDICTOR else data)
+            target.writestr(name, data[: len(data) // 2] if name == ARRAYS else data)
     with pytest.raises(BlurkitInputError) as exc_info:
         load_predictor(damaged)
-    one_line(exc_info, damaged, "damaged", PREDICTOR)
+    one_line(exc_info, damaged, "damaged", ARRAYS)
 
 
 def test_predictor_of_a_file_that_is_not_a_model_is_none(tmp_path):
@@ -329,7 +351,7 @@ def _zip(path, members):
 def _header(**changes):
     header = {
         "format": "blurkit-model",
-        "format_version": 3,
+        "format_version": 4,
         "versions": {"blurkit": blurkit.__version__},
         "training_summary": None,
     }
@@ -413,7 +435,7 @@ def test_format_1_pickle_is_refused_without_being_unpickled(tmp_path, capsys):
         exc_info,
         path,
         "made by blurkit 0.1.0 in model format 1",
-        "reads model format 3 only",
+        "reads model format 4 only",
         "retrain it with `blurkit train`",
         "trust_pickle=True",
     )
@@ -440,7 +462,8 @@ def test_format_1_pickle_loads_when_trusted_and_converts(tmp_path, small_images)
 @pytest.mark.parametrize(
     ("version", "advice"),
     [
-        (4, "upgrade blurkit"),
+        (5, "upgrade blurkit"),
+        (3, "retrain it with `blurkit train`"),
         (2, "retrain it with `blurkit train`"),
         (1, "retrain it with `blurkit train`"),
     ],

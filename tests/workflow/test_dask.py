@@ -17,9 +17,13 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 distributed = pytest.importorskip("distributed")
 
 from blurkit.cli import main  # noqa: E402
-from blurkit.exceptions import BlurkitInputError
+from blurkit.exceptions import BlurkitInputError  # noqa: E402
 from blurkit.io import load_dataset, save_model  # noqa: E402
-from blurkit.models import BlurDetector, BlurSigmaRegressor, make_feature_pipeline  # noqa: E402
+from blurkit.models import (  # noqa: E402
+    BlurDetector,
+    BlurSigmaRegressor,
+    make_feature_pipeline,
+)
 from blurkit.workflow import dask_client, predict_files  # noqa: E402
 
 
