@@ -4,6 +4,7 @@ import sys
 import pytest
 from conftest import DEMO_DATA
 
+import blurkit
 from blurkit.cli import main
 
 
@@ -89,14 +90,15 @@ def test_missing_data_folder(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
 
 
-def test_console_script_runs():
+@pytest.mark.parametrize("module", ["blurkit", "blurkit.cli"])
+def test_python_dash_m_runs(module):
     result = subprocess.run(
-        [sys.executable, "-m", "blurkit.cli", "--version"],
+        [sys.executable, "-m", module, "--version"],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert result.stdout.startswith("blurkit ")
+    assert result.stdout == f"blurkit {blurkit.__version__}\n"
 
 
 def test_predict_with_a_features_model_imports_neither_sklearn_nor_torch(
