@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
         "_atomic": ["atomic_path", "check_writable"],
+        "_bids": ["find_bids_t1w", "is_bids_root"],
         "_folders": ["Dataset", "list_images", "load_dataset", "subject_id"],
         "_images": ["IMAGE_SUFFIXES", "read_image", "read_pixels", "write_image"],
         "_model_files": ["TRUSTED_TYPES", "load_model", "load_predictor", "save_model"],

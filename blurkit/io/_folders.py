@@ -17,6 +17,7 @@ import numpy as np
 from .._threads import effective_n_jobs
 from .._validation import stack_if_same_shape
 from ..exceptions import BlurkitInputError
+from ._bids import find_bids_t1w, is_bids_root
 from ._images import IMAGE_SUFFIXES, read_image
 from ._nifti import NIFTI_SUFFIXES, is_nifti_name, nifti_subject_id
 from ._tables import SUBJECTS_FILE, read_subject_ids, read_subjects_tsv
@@ -124,6 +125,10 @@ def list_images(
 
         - An image file (suffix in ``IMAGE_SUFFIXES`` or ``NIFTI_SUFFIXES``,
           any case) gives one subject.
+        - A BIDS dataset (a folder holding ``dataset_description.json``)
+          gives its T1w volumes, ``sub-*/[ses-*/]anat/*_T1w.nii[.gz]``,
+          sorted by subject id (``sub-X`` or ``sub-X_ses-Y``; see
+          :func:`blurkit.io.find_bids_t1w`).
         - A folder holding ``subjects.tsv`` gives its subjects in the file's
           order. The file may be a labelled challenge file (fully validated as
           by :func:`read_subjects_tsv`) or a one-column ``Subject`` file; only
@@ -153,7 +158,9 @@ def list_images(
     for item in inputs:
         item = Path(item)
         if item.is_dir():
-            if (item / SUBJECTS_FILE).is_file():
+            if is_bids_root(item):
+                pairs = find_bids_t1w(item, error=BlurkitInputError)
+            elif (item / SUBJECTS_FILE).is_file():
                 subjects = read_subject_ids(item / SUBJECTS_FILE)
                 pairs = list(zip(subjects, _listed_images(item, subjects), strict=True))
             else:
