@@ -39,6 +39,7 @@ __all__ = [
     "check_images",
     "check_magnitude",
     "check_nonnegative",
+    "clip_to_unit",
     "from_uint8",
     "group_by_shape",
     "stack_if_same_shape",
@@ -159,6 +160,11 @@ def check_nonnegative(name: str, value: float) -> float:
     if not (np.isfinite(value) and value >= 0):
         raise ValueError(f"Expected {name} to be a finite number >= 0, got {value!r}.")
     return value
+
+
+def clip_to_unit(image: np.ndarray) -> np.ndarray:
+    """``image`` clipped to [0, 1], as float32: the end of every degradation."""
+    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def to_uint8(image) -> np.ndarray:

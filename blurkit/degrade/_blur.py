@@ -15,7 +15,8 @@ import numpy as np
 from scipy import ndimage
 from skimage.transform import resize
 
-from .._validation import as_unit_image, check_nonnegative
+from .._validation import as_unit_image, check_nonnegative, clip_to_unit
+
 
 __all__ = [
     "defocus_blur",
@@ -27,8 +28,13 @@ __all__ = [
 ]
 
 
-def _finish(image: np.ndarray) -> np.ndarray:
-    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
+def _convolve(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``image`` convolved with ``kernel`` (reflected borders), in [0, 1]."""
+    if kernel.size == 1:
+        return image
+    return clip_to_unit(
+        ndimage.convolve(image, kernel.astype(np.float32), mode="reflect")
+    )
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -59,7 +65,7 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     sigma = check_nonnegative("sigma", sigma)
     if sigma == 0:
         return image
-    return _finish(ndimage.gaussian_filter(image, sigma=sigma, mode="reflect"))
+    return clip_to_unit(ndimage.gaussian_filter(image, sigma=sigma, mode="reflect"))
 
 
 def motion_kernel(length: float, angle: float, *, oversampling: int = 16) -> np.ndarray:
@@ -131,11 +137,7 @@ def motion_blur(image: np.ndarray, length: float, angle: float) -> np.ndarray:
     --------
     motion_kernel : the kernel used.
     """
-    image = as_unit_image(image)
-    kernel = motion_kernel(length, angle)
-    if kernel.size == 1:
-        return image
-    return _finish(ndimage.convolve(image, kernel.astype(np.float32), mode="reflect"))
+    return _convolve(as_unit_image(image), motion_kernel(length, angle))
 
 
 def disk_kernel(radius: float) -> np.ndarray:
@@ -182,11 +184,7 @@ def defocus_blur(image: np.ndarray, radius: float) -> np.ndarray:
     --------
     disk_kernel : the kernel used.
     """
-    image = as_unit_image(image)
-    kernel = disk_kernel(radius)
-    if kernel.size == 1:
-        return image
-    return _finish(ndimage.convolve(image, kernel.astype(np.float32), mode="reflect"))
+    return _convolve(as_unit_image(image), disk_kernel(radius))
 
 
 def reduce_resolution(image: np.ndarray, factor: float = 2) -> np.ndarray:
@@ -219,4 +217,4 @@ def reduce_resolution(image: np.ndarray, factor: float = 2) -> np.ndarray:
     small_shape = tuple(max(1, round(n / factor)) for n in image.shape)
     small = resize(image, small_shape, order=1, mode="reflect", anti_aliasing=True)
     back = resize(small, image.shape, order=1, mode="edge", anti_aliasing=False)
-    return _finish(back)
+    return clip_to_unit(back)

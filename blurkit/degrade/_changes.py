@@ -21,6 +21,7 @@ from .._validation import (
     as_generator,
     as_unit_image,
     check_nonnegative,
+    clip_to_unit,
     from_uint8,
     to_uint8,
 )
@@ -34,10 +35,6 @@ __all__ = [
     "scale_intensity",
     "stretch_contrast",
 ]
-
-
-def _finish(image: np.ndarray) -> np.ndarray:
-    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def add_noise(image: np.ndarray, std: float, *, random_state: Any = None) -> np.ndarray:
@@ -67,7 +64,7 @@ def add_noise(image: np.ndarray, std: float, *, random_state: Any = None) -> np.
     noisy = util.random_noise(
         image, mode="gaussian", var=std**2, rng=as_generator(random_state)
     )
-    return _finish(noisy)
+    return clip_to_unit(noisy)
 
 
 def scale_intensity(image: np.ndarray, factor: float) -> np.ndarray:
@@ -86,7 +83,7 @@ def scale_intensity(image: np.ndarray, factor: float) -> np.ndarray:
     """
     image = as_unit_image(image)
     factor = check_nonnegative("factor", factor)
-    return _finish(image * factor)
+    return clip_to_unit(image * factor)
 
 
 def adjust_gamma(image: np.ndarray, gamma: float) -> np.ndarray:
@@ -107,7 +104,7 @@ def adjust_gamma(image: np.ndarray, gamma: float) -> np.ndarray:
     gamma = float(gamma)
     if not (np.isfinite(gamma) and gamma > 0):
         raise ValueError(f"Expected gamma > 0, got {gamma!r}.")
-    return _finish(exposure.adjust_gamma(image, gamma))
+    return clip_to_unit(exposure.adjust_gamma(image, gamma))
 
 
 def stretch_contrast(image: np.ndarray) -> np.ndarray:
@@ -127,7 +124,7 @@ def stretch_contrast(image: np.ndarray) -> np.ndarray:
     image = as_unit_image(image)
     if image.max() - image.min() <= np.finfo(np.float32).eps:
         return image
-    return _finish(exposure.rescale_intensity(image, out_range=(0.0, 1.0)))
+    return clip_to_unit(exposure.rescale_intensity(image, out_range=(0.0, 1.0)))
 
 
 def jpeg_compress(image: np.ndarray, quality: int) -> np.ndarray:
