@@ -17,7 +17,6 @@ from skimage.transform import resize
 
 from .._validation import as_unit_image, check_nonnegative, clip_to_unit
 
-
 __all__ = [
     "defocus_blur",
     "disk_kernel",
