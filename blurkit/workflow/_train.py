@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -81,7 +82,12 @@ def train_detector(
     )
     detector = BlurDetector(classifier=search, random_state=random_state)
     say(f"Selecting a model ({family}) by {cv}-fold cross-validation...", log)
-    detector.fit(dataset.images, dataset.labels)
+    # GridSearchCV's own progress ("Fitting 3 folds ...") prints to stdout:
+    # send it where every other message goes.
+    with (
+        contextlib.redirect_stdout(log) if log is not None else contextlib.nullcontext()
+    ):
+        detector.fit(dataset.images, dataset.labels)
     table = cv_results_table(detector.classifier_)
     say("Cross-validation (score: accuracy on held-out and degraded images):", log)
     say(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), log)

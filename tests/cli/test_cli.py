@@ -18,6 +18,15 @@ def model_file(tmp_path_factory):
     return path
 
 
+def test_train_progress_goes_to_stderr_only(tmp_path, capsys):
+    path = tmp_path / "model.blurkit"
+    assert main(["train", str(DEMO_DATA / "train"), "-o", str(path), "--cv", "2"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Fitting 2 folds" in captured.err
+    assert "Saved the model" in captured.err
+
+
 def test_train_then_predict_round_trip(model_file, tmp_path):
     out = tmp_path / "out.tsv"
     assert (
