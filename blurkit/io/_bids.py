@@ -15,15 +15,14 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from ._nifti import is_nifti_name, strip_nifti_suffix
+
 __all__ = ["find_bids_t1w", "is_bids_root"]
 
 _EXPECTED = "sub-*/[ses-*/]anat/*_T1w.nii[.gz]"
 _LABEL = "[A-Za-z0-9]+"
 _SUBJECT_DIR = re.compile(rf"sub-{_LABEL}")
 _SESSION_DIR = re.compile(rf"ses-{_LABEL}")
-# BIDS extensions are lower case; upper-case ones are accepted as blurkit's
-# NIfTI reader accepts them.
-_T1W_FILE = re.compile(r"(?P<stem>.+)_T1w\.nii(?:\.gz)?", re.IGNORECASE)
 _ENTITY = re.compile(rf"(?P<key>[A-Za-z]+)-(?P<label>{_LABEL})")
 
 
@@ -54,6 +53,20 @@ def _is_visible(path: Path) -> bool:
     return not path.name.startswith(".")
 
 
+def _t1w_stem(name: str) -> str | None:
+    """The name without ``_T1w.nii[.gz]``, or None for any other file.
+
+    The NIfTI suffixes are :mod:`blurkit.io._nifti`'s, in any case, as
+    blurkit's NIfTI reader accepts them.
+    """
+    if not is_nifti_name(name):
+        return None
+    stem = strip_nifti_suffix(name)
+    if len(stem) <= 4 or stem[-4:].lower() != "_t1w":
+        return None
+    return stem[:-4]
+
+
 def _entities(stem: str) -> list[str]:
     """The ``key-label`` entities of a file name stem, in their order."""
     return [part for part in stem.split("_") if _ENTITY.fullmatch(part)]
@@ -67,7 +80,7 @@ def _t1w_files(anat: Path) -> list[Path]:
         entry
         for entry in sorted(anat.iterdir())
         if _is_visible(entry)
-        and _T1W_FILE.fullmatch(entry.name)
+        and _t1w_stem(entry.name) is not None
         and (entry.is_file() or entry.is_symlink())
     ]
 
@@ -146,7 +159,7 @@ def find_bids_t1w(
             continue
         for key, anat in _anat_folders(subject):
             for path in _t1w_files(anat):
-                entities = _entities(_T1W_FILE.fullmatch(path.name)["stem"])
+                entities = _entities(_t1w_stem(path.name))
                 expected = key.split("_")
                 if entities[: len(expected)] != expected:
                     raise error(
@@ -157,8 +170,7 @@ def find_bids_t1w(
     rows: dict[str, Path] = {}
     for key, paths in groups.items():
         for path in paths:
-            stem = _T1W_FILE.fullmatch(path.name)["stem"]
-            name = key if len(paths) == 1 else "_".join(_entities(stem))
+            name = key if len(paths) == 1 else "_".join(_entities(_t1w_stem(path.name)))
             if name in rows:
                 raise error(
                     f"{path}: same image as {rows[name]}; expected one T1w file "

@@ -34,6 +34,7 @@ __all__ = [
     "parse_slices",
     "read_nifti_slice",
     "read_nifti_slices",
+    "strip_nifti_suffix",
 ]
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -49,7 +50,8 @@ def is_nifti_name(name: str) -> bool:
     return name.lower().endswith(NIFTI_SUFFIXES)
 
 
-def _strip_nifti_suffix(name: str) -> str:
+def strip_nifti_suffix(name: str) -> str:
+    """``name`` without its NIfTI suffix (``.nii`` or ``.nii.gz``, any case)."""
     lower = name.lower()
     for suffix in sorted(NIFTI_SUFFIXES, key=len, reverse=True):
         if lower.endswith(suffix):
@@ -82,7 +84,7 @@ def nifti_subject_id(path: str | os.PathLike) -> str:
     >>> nifti_subject_id("brain.nii.gz")
     'brain'
     """
-    stem = _strip_nifti_suffix(Path(path).name)
+    stem = strip_nifti_suffix(Path(path).name)
     entities = dict(
         (match.split("-", 1)[0], match) for match in _BIDS_ENTITY.findall(stem)
     )

@@ -17,11 +17,10 @@ These predictors compute the features with the same function as
 :class:`~blurkit.SharpnessFeatures`
 (``blurkit.metrics.sharpness_features_stack``) and the network's output with
 the same function as ``BlurNetClassifier`` (``_blurnet.blurnet_predict_proba``);
-only the last steps (scaling, the
-linear score and its logistic) are written out again here, following
-scikit-learn's order of operations. Tests check that they give the full
-model's probabilities. Other models (the hybrid, your own pipelines) have no
-lightweight predictor and are loaded in full.
+only the last steps (scaling, the linear score and its logistic) are written
+out again here, following scikit-learn's order of operations. Tests check
+that they give the full model's probabilities. Other models (the hybrid, your
+own pipelines) have no lightweight predictor and are loaded in full.
 """
 
 from __future__ import annotations

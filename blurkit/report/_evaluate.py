@@ -19,8 +19,6 @@ from ._plots import CLASS_NAMES
 
 __all__ = ["evaluate", "format_metrics", "model_details"]
 
-_CLASS_NAMES = (CLASS_NAMES[0], CLASS_NAMES[1])
-
 
 def evaluate(model, images, labels, subjects: Sequence[str] | None = None) -> dict:
     """Score a fitted classifier on labelled images.
@@ -134,7 +132,7 @@ def format_metrics(results: Mapping) -> str:
         matrix (rows: true class, columns: predicted class).
     """
     cm = results["confusion_matrix"]
-    width = max(len(name) for name in _CLASS_NAMES) + 2
+    width = max(len(name) for name in CLASS_NAMES.values()) + 2
     lines = [
         f"Images:             {results['n_images']} "
         f"({results['n_sharp']} sharp, {results['n_blurred']} blurred)",
@@ -142,9 +140,10 @@ def format_metrics(results: Mapping) -> str:
         f"Balanced accuracy:  {results['balanced_accuracy']:.3f}",
         f"ROC AUC:            {results['roc_auc']:.3f}",
         "Confusion matrix (rows: true, columns: predicted):",
-        " " * (width + 2) + "".join(f"{name:>{width}}" for name in _CLASS_NAMES),
+        " " * (width + 2)
+        + "".join(f"{name:>{width}}" for name in CLASS_NAMES.values()),
     ]
-    for i, name in enumerate(_CLASS_NAMES):
+    for i, name in CLASS_NAMES.items():
         lines.append(
             f"  {name:<{width}}" + "".join(f"{int(v):>{width}}" for v in cm[i])
         )

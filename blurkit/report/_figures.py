@@ -23,8 +23,6 @@ __all__ = [
     "roc_figure",
 ]
 
-_CLASS_NAMES = (CLASS_NAMES[0], CLASS_NAMES[1])
-
 
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
@@ -57,7 +55,7 @@ def confusion_figure(cm: np.ndarray) -> str:
 
     fig = _new_figure(3.6, 3.3)
     ax = fig.add_subplot()
-    ConfusionMatrixDisplay(cm, display_labels=list(_CLASS_NAMES)).plot(
+    ConfusionMatrixDisplay(cm, display_labels=list(CLASS_NAMES.values())).plot(
         ax=ax, colorbar=False, cmap="Blues"
     )
     ax.set_xlabel("Predicted class")
@@ -109,7 +107,7 @@ def reliability_figure(labels: np.ndarray, proba: np.ndarray) -> str:
             bins=edges,
             color=CLASS_COLORS[c],
             alpha=0.6,
-            label=_CLASS_NAMES[c],
+            label=CLASS_NAMES[c],
         )
         tallest = max(tallest, counts.max(initial=0))
     hist_ax.set_ylim(0, 1.7 * max(tallest, 1))  # room for the legend

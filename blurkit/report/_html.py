@@ -33,8 +33,6 @@ from ._plots import CLASS_NAMES
 
 __all__ = ["render_report", "template", "write_report"]
 
-_CLASS_NAMES = (CLASS_NAMES[0], CLASS_NAMES[1])
-
 
 @functools.cache
 def template(name: str) -> str:
@@ -59,8 +57,8 @@ def _fmt(value: float, digits: int = 3) -> str:
 
 
 def _caption(row, sigma: bool) -> str:
-    predicted = _CLASS_NAMES[int(row.Predicted)]
-    truth = _CLASS_NAMES[int(row.Label)]
+    predicted = CLASS_NAMES[int(row.Predicted)]
+    truth = CLASS_NAMES[int(row.Label)]
     lines = [
         f'<span class="subject">{html.escape(str(row.Subject))}</span>',
         f"predicted {predicted}, true {truth}",
@@ -94,7 +92,7 @@ def _per_image_table(per_image: pd.DataFrame) -> str:
         cells = []
         for name, value in zip(per_image.columns, row, strict=True):
             if name in ("Label", "Predicted"):
-                text = f"{int(value)} ({_CLASS_NAMES[int(value)]})"
+                text = f"{int(value)} ({CLASS_NAMES[int(value)]})"
             elif isinstance(value, float):
                 text = _fmt(value)
             else:
