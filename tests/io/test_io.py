@@ -693,14 +693,141 @@ def test_a_pipe_or_device_destination_is_written_in_place(tmp_path):
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
 
 
-@pytest.mark.skipif(
-    not os.path.exists(os.devnull)
-    or not __import__("stat").S_ISCHR(os.stat(os.devnull).st_mode),
-    reason="needs /dev/null as a character device",
+needs_links = pytest.mark.skipif(
+    not hasattr(os, "symlink") or os.name == "nt", reason="needs POSIX symlinks"
 )
-def test_dev_null_stays_a_device(tmp_path):
-    import stat
+NEW = b"Subject\tLabel\nnew\t0\n"
 
-    check_writable(os.devnull)
-    write_predictions(os.devnull, ["sub-01"], [1])
-    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+def _visible(folder):
+    """Names in ``folder``, temporary files included, sorted."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+@needs_links
+@pytest.mark.parametrize("chain", [1, 2], ids=["link", "link-to-link"])
+def test_writing_through_a_link_replaces_its_target_and_keeps_the_link(
+    tmp_path, chain, monkeypatch
+):
+    # The target lives in another folder: the temporary file must be made
+    # beside the target (a rename cannot cross file systems), not the link.
+    data, links = tmp_path / "data", tmp_path / "links"
+    data.mkdir()
+    links.mkdir()
+    target = data / "real.tsv"
+    target.write_bytes(OLD)
+    link = links / "out.tsv"
+    if chain == 2:
+        (links / "middle.tsv").symlink_to("../data/real.tsv")  # relative
+        link.symlink_to(links / "middle.tsv")
+    else:
+        link.symlink_to(target)
+    replaced = []
+    real_replace = os.replace
+    monkeypatch.setattr(
+        os, "replace", lambda a, b: (replaced.append((a, b)), real_replace(a, b))
+    )
+    check_writable(link)
+    write_predictions(link, ["new"], [0])
+    monkeypatch.undo()
+    assert link.is_symlink() and target.read_bytes() == NEW
+    assert [(Path(a).parent, Path(b)) for a, b in replaced] == [(data, target)]
+    assert _visible(data) == ["real.tsv"]
+    assert _visible(links) == sorted(["out.tsv", "middle.tsv"][:chain])
+
+
+@needs_links
+def test_failed_write_through_a_link_keeps_target_and_link(tmp_path):
+    target = tmp_path / "real.tsv"
+    target.write_bytes(OLD)
+    link = tmp_path / "out.tsv"
+    link.symlink_to(target.name)
+    with pytest.raises(KeyError), atomic_path(link) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".real.tsv.")
+        tmp.write_bytes(b"half")
+        raise KeyError("boom")
+    assert link.is_symlink() and target.read_bytes() == OLD
+    assert _visible(tmp_path) == ["out.tsv", "real.tsv"]
+
+
+@needs_links
+def test_a_dangling_link_creates_its_target(tmp_path):
+    link = tmp_path / "out.tsv"
+    link.symlink_to("made.tsv")
+    check_writable(link)
+    write_predictions(link, ["new"], [0])
+    assert link.is_symlink() and (tmp_path / "made.tsv").read_bytes() == NEW
+    # ... but not the target's folder: the error names the link and the folder.
+    lost = tmp_path / "lost.tsv"
+    lost.symlink_to(tmp_path / "gone" / "x.tsv")
+    for write in (check_writable, lambda p: write_predictions(p, ["a"], [1])):
+        with pytest.raises(BlurkitInputError, match="does not exist") as exc_info:
+            write(lost)
+        _assert_one_line_naming(exc_info, lost, tmp_path / "gone")
+    assert lost.is_symlink() and not (tmp_path / "gone").exists()
+
+
+@needs_links
+def test_a_loop_of_links_is_one_error_line(tmp_path):
+    (tmp_path / "a.tsv").symlink_to("b.tsv")
+    (tmp_path / "b.tsv").symlink_to("a.tsv")
+    with pytest.raises(BlurkitInputError, match="symbolic links") as exc_info:
+        write_predictions(tmp_path / "a.tsv", ["a"], [1])
+    _assert_one_line_naming(exc_info, tmp_path / "a.tsv")
+    assert (tmp_path / "a.tsv").is_symlink() and (tmp_path / "b.tsv").is_symlink()
+
+
+@needs_links
+def test_a_link_to_a_folder_is_refused(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "out.tsv").symlink_to("folder")
+    with pytest.raises(BlurkitInputError, match="is a folder"):
+        write_predictions(tmp_path / "out.tsv", ["a"], [1])
+    assert (tmp_path / "out.tsv").is_symlink()
+
+
+@needs_links
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
+def test_a_pipe_reached_through_links_is_written_in_place(tmp_path):
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "middle").symlink_to("pipe")
+    link = tmp_path / "out.tsv"
+    link.symlink_to(tmp_path / "middle")
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    check_writable(link)
+    write_predictions(link, ["sub-01"], [1])
+    reader.join(timeout=10)
+    assert received == [b"Subject\tLabel\nsub-01\t1\n"]
+    assert stat.S_ISFIFO(os.stat(fifo, follow_symlinks=False).st_mode)
+    assert link.is_symlink() and (tmp_path / "middle").is_symlink()
+    assert _visible(tmp_path) == ["middle", "out.tsv", "pipe"]
+
+
+@pytest.mark.skipif(
+    not os.path.isdir(f"/proc/{os.getpid()}/fd"), reason="needs Linux's /proc"
+)
+def test_a_descriptor_name_is_written_in_place(tmp_path):
+    # /dev/stdout is /proc/self/fd/1: a name for an open descriptor, whatever
+    # it is open on. A private descriptor on a private file stands in for it
+    # (a test must never write to the real /dev/stdout).
+    path = tmp_path / "shell-redirect.txt"
+    path.write_bytes(OLD)
+    inode = path.stat().st_ino
+    with open(path, "r+b") as held:
+        name = f"/proc/{os.getpid()}/fd/{held.fileno()}"
+        link = tmp_path / "stdout"
+        link.symlink_to(name)  # like /dev/stdout -> /proc/self/fd/1
+        for destination in (name, link):
+            check_writable(destination)
+            write_predictions(destination, ["new"], [0])
+            # The same file, rewritten in place: not replaced by a new one.
+            assert path.stat().st_ino == inode and path.read_bytes() == NEW
+            path.write_bytes(OLD)
+    assert link.is_symlink()
+    assert _visible(tmp_path) == ["shell-redirect.txt", "stdout"]
