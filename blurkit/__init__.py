@@ -74,6 +74,7 @@ _SUBMODULE = {
     "evaluate": "report",
     "format_metrics": "report",
     "model_details": "report",
+    "write_qc_report": "report",
     "write_report": "report",
     "predict_files": "workflow",
     "train_detector": "workflow",

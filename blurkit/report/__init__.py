@@ -1,8 +1,9 @@
 """What people look at: evaluation, the HTML report and plots.
 
 ``_evaluate`` scores a model, ``_html`` renders the self-contained report
-page from the templates in ``templates/``, ``_figures`` draws its pictures
-and ``_plots`` holds the public plotting functions (also at
+page from the templates in ``templates/``, ``_qc`` the QC report of
+unlabelled images (``blurkit predict --report``), ``_figures`` draws their
+pictures and ``_plots`` holds the public plotting functions (also at
 :mod:`blurkit.plot`). May import: :mod:`blurkit.io` (to write),
 :mod:`blurkit.models`, :mod:`blurkit.features`, the bottom modules,
 matplotlib (figures without pyplot) and pandas.
@@ -16,5 +17,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "_evaluate": ["evaluate", "format_metrics", "model_details"],
         "_html": ["render_report", "write_report"],
         "_plots": ["plot_cv_results", "plot_feature_distributions", "plot_gallery"],
+        "_qc": ["render_qc_report", "write_qc_report"],
     },
 )

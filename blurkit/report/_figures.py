@@ -18,9 +18,11 @@ __all__ = [
     "confusion_figure",
     "features_figure",
     "image_uri",
+    "proba_sigma_figure",
     "reliability_bins",
     "reliability_figure",
     "roc_figure",
+    "sigma_figure",
 ]
 
 
@@ -125,4 +127,63 @@ def features_figure(images, labels: np.ndarray) -> str:
     n_rows = -(-features.shape[1] // n_cols)
     fig = _new_figure(11.0, 1.75 * n_rows + 0.5)
     plot_feature_distributions(features, labels, n_cols=n_cols, fig=fig)
+    return _figure_uri(fig)
+
+
+def _mm_axis(ax, pixel_spacing: float) -> None:
+    """A second x axis on top, in millimetres."""
+    top = ax.secondary_xaxis(
+        "top", functions=(lambda px: px * pixel_spacing, lambda mm: mm / pixel_spacing)
+    )
+    top.set_xlabel("Estimated blur σ (mm)")
+
+
+def sigma_figure(
+    sigma_px: np.ndarray, flagged: np.ndarray, pixel_spacing: float
+) -> str:
+    """Histogram of the estimated blur, stacked by predicted class."""
+    fig = _new_figure(5.4, 3.4)
+    ax = fig.add_subplot()
+    finite = np.isfinite(sigma_px)
+    values = sigma_px[finite]
+    low, high = (0.0, 1.0) if not len(values) else (values.min(), values.max())
+    pad = max(0.05 * (high - low), 0.1)
+    edges = np.linspace(low - pad, high + pad, int(np.clip(len(values) // 4, 10, 40)))
+    groups = [values[~flagged[finite]], values[flagged[finite]]]
+    ax.hist(
+        groups,
+        bins=edges,
+        stacked=True,
+        color=[CLASS_COLORS[1], CLASS_COLORS[0]],
+        label=[f"predicted {CLASS_NAMES[1]}", f"predicted {CLASS_NAMES[0]}"],
+    )
+    ax.set_xlabel("Estimated blur σ (px)")
+    ax.set_ylabel("Images")
+    ax.legend(fontsize=8, frameon=False)
+    _mm_axis(ax, pixel_spacing)
+    return _figure_uri(fig)
+
+
+def proba_sigma_figure(
+    proba: np.ndarray, sigma_px: np.ndarray, pixel_spacing: float
+) -> str:
+    """Probability of being sharp against the estimated blur, one dot per image."""
+    fig = _new_figure(5.4, 3.4)
+    ax = fig.add_subplot()
+    flagged = proba <= 0.5
+    for c, mask in ((1, ~flagged), (0, flagged)):
+        ax.scatter(
+            sigma_px[mask],
+            proba[mask],
+            s=14,
+            alpha=0.7,
+            color=CLASS_COLORS[c],
+            label=f"predicted {CLASS_NAMES[c]}",
+        )
+    ax.axhline(0.5, color="#8a949e", lw=0.8, ls="--")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("Estimated blur σ (px)")
+    ax.set_ylabel("P(sharp)")
+    ax.legend(fontsize=8, frameon=False, loc="center right")
+    _mm_axis(ax, pixel_spacing)
     return _figure_uri(fig)

@@ -70,19 +70,61 @@ def _caption(row, sigma: bool) -> str:
     return "<br>".join(lines)
 
 
-def _gallery(rows: pd.DataFrame, images, *, wrong: bool, empty: str) -> str:
-    if rows.empty:
-        return f'<p class="note">{html.escape(empty)}</p>'
-    sigma = "Sigma_px" in rows.columns
-    css = ' class="wrong"' if wrong else ""
+def gallery_html(thumbnails, *, empty: str) -> str:
+    """A gallery of captioned thumbnails, or a note when there is none.
+
+    ``thumbnails`` yields ``(image, subject, caption_html, css_class)``;
+    ``caption_html`` is inserted as it is, ``css_class`` may be empty.
+    """
     items = []
-    for index, row in zip(rows.index, rows.itertuples(index=False), strict=True):
-        alt = html.escape(f"image of {row.Subject}", quote=True)
+    for image, subject, caption, css in thumbnails:
+        alt = html.escape(f"image of {subject}", quote=True)
+        css = f' class="{css}"' if css else ""
         items.append(
-            f'<figure{css}><img src="{image_uri(images[index])}" alt="{alt}">'
-            f"<figcaption>{_caption(row, sigma)}</figcaption></figure>"
+            f'<figure{css}><img src="{image_uri(image)}" alt="{alt}">'
+            f"<figcaption>{caption}</figcaption></figure>"
         )
+    if not items:
+        return f'<p class="note">{html.escape(empty)}</p>'
     return '<div class="gallery">' + "".join(items) + "</div>"
+
+
+def cards_html(cards) -> str:
+    """Big figures with a label under each; ``cards`` yields (label, value)."""
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="value">{html.escape(value)}</div>'
+            f'<div class="label">{html.escape(label)}</div></div>'
+            for label, value in cards
+        )
+        + "</div>"
+    )
+
+
+def details_html(details: Mapping[str, str] | None) -> str:
+    """The header's description list (model, data, ...), escaped."""
+    if not details:
+        return ""
+    return (
+        '<dl class="details">'
+        + "".join(
+            f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>"
+            for k, v in details.items()
+        )
+        + "</dl>"
+    )
+
+
+def _gallery(rows: pd.DataFrame, images, *, wrong: bool, empty: str) -> str:
+    sigma = "Sigma_px" in rows.columns
+    return gallery_html(
+        (
+            (images[index], row.Subject, _caption(row, sigma), "wrong" if wrong else "")
+            for index, row in zip(rows.index, rows.itertuples(index=False), strict=True)
+        ),
+        empty=empty,
+    )
 
 
 def _per_image_table(per_image: pd.DataFrame) -> str:
@@ -182,15 +224,6 @@ def render_report(
         ),
         ("Misclassified", f"{n_wrong}"),
     ]
-    cards_html = (
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><div class="value">{v}</div>'
-            f'<div class="label">{html.escape(k)}</div></div>'
-            for k, v in cards
-        )
-        + "</div>"
-    )
     counts = (
         f"{results['n_sharp']} sharp and {results['n_blurred']} blurred images. "
         "Rows of the confusion matrix are the true class, columns the predicted one: "
@@ -198,16 +231,6 @@ def render_report(
         f"{cm[0, 1]} blurred images are called sharp and {cm[1, 0]} sharp "
         "images blurred."
     )
-    details_html = ""
-    if details:
-        details_html = (
-            '<dl class="details">'
-            + "".join(
-                f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>"
-                for k, v in details.items()
-            )
-            + "</dl>"
-        )
 
     def plot(key, uri, alt, note):
         body = f'<img class="plot" src="{uri}" alt="{html.escape(alt, quote=True)}">'
@@ -244,8 +267,8 @@ def render_report(
         else f"The {len(shown_wrong)} most confidently wrong of {n_wrong} images."
     )
     body = [
-        f"<header><h1>{html.escape(title)}</h1>{details_html}</header>",
-        _section("metrics", cards_html, counts),
+        f"<header><h1>{html.escape(title)}</h1>{details_html(details)}</header>",
+        _section("metrics", cards_html(cards), counts),
         f'<div class="plots">{plots}</div>',
         plot(
             "feature-distributions",
