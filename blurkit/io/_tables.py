@@ -31,7 +31,9 @@ SUBJECTS_FILE = "subjects.tsv"
 
 _HEADER = ("Subject", "Label")
 
-_FLOAT_FORMAT = ".6g"
+# Fixed notation, six decimals, for every float column: probabilities read
+# alike whatever their size (0.000000, not 3.79e-11).
+_FLOAT_FORMAT = ".6f"
 
 
 def _read_tsv_lines(path: Path) -> list[str]:
@@ -208,8 +210,9 @@ def write_predictions(
     The file is UTF-8 with ``\\n`` line ends: a header ``Subject<TAB>Label``
     (followed by the names of ``extra_columns``), then one row per subject in
     the given order. Labels are written as integers, integer columns as
-    integers, float columns with the format ``"%.6g"`` (``nan``/``inf`` as
-    such) and string columns as they are.
+    integers, float columns in fixed notation with six decimals (``"%.6f"``,
+    so 3.8e-11 is ``0.000000``; ``nan``/``inf`` as such) and string columns
+    as they are.
 
     Parameters
     ----------
@@ -239,13 +242,13 @@ def write_predictions(
     >>> from blurkit.io import write_predictions
     >>> path = os.path.join(tempfile.mkdtemp(), "output.tsv")
     >>> write_predictions(path, ["sub-01", "sub-02"], [1, 0],
-    ...                   extra_columns={"Probability": [0.91234567, 0.1]})
+    ...                   extra_columns={"Probability": [0.91234567, 3.8e-11]})
     >>> with open(path, newline="") as f:
     ...     for line in f:
     ...         print(repr(line))
     'Subject\\tLabel\\tProbability\\n'
     'sub-01\\t1\\t0.912346\\n'
-    'sub-02\\t0\\t0.1\\n'
+    'sub-02\\t0\\t0.000000\\n'
     """
     text = _format_predictions(subjects, labels, extra_columns)
     with atomic_path(path) as tmp:

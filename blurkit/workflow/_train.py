@@ -11,7 +11,8 @@ import numpy as np
 
 from ..exceptions import BlurkitInputError
 from ..io import load_dataset
-from ._progress import say
+from .._threads import effective_n_jobs
+from ._progress import CVProgress, say
 
 __all__ = ["train_detector"]
 
@@ -78,15 +79,10 @@ def train_detector(
         cv=cv,
         random_state=random_state,
         n_jobs=n_jobs,
-        verbose=1 if log is not None else 0,
     )
     detector = BlurDetector(classifier=search, random_state=random_state)
     say(f"Selecting a model ({family}) by {cv}-fold cross-validation...", log)
-    # GridSearchCV's own progress ("Fitting 3 folds ...") prints to stdout:
-    # send it where every other message goes.
-    with (
-        contextlib.redirect_stdout(log) if log is not None else contextlib.nullcontext()
-    ):
+    with _search_progress(search, log):
         detector.fit(dataset.images, dataset.labels)
     table = cv_results_table(detector.classifier_)
     say("Cross-validation (score: accuracy on held-out and degraded images):", log)
@@ -97,3 +93,38 @@ def train_detector(
         log,
     )
     return detector
+
+
+@contextlib.contextmanager
+def _search_progress(search, log):
+    """Show a search's progress on ``log``, never on stdout.
+
+    GridSearchCV prints its messages to stdout; here they go to ``log``.
+    When the fits run in this process, each one becomes a line with the
+    fits done and left and the time left (:class:`CVProgress`); when they
+    run in worker processes, which print to their own stdout, only the
+    "Fitting ..." line is shown, and joblib reports the tasks done on
+    stderr.
+    """
+    if log is None:
+        search.set_params(verbose=0)
+        yield
+        return
+    from sklearn.model_selection import ParameterGrid, check_cv
+
+    if effective_n_jobs(search.n_jobs) == 1:
+        n_candidates = len(ParameterGrid(search.param_grid))
+        n_splits = check_cv(search.cv, classifier=True).get_n_splits()
+        stream = CVProgress(n_candidates * n_splits, log)
+        search.set_params(verbose=2)
+        with contextlib.redirect_stdout(stream):
+            try:
+                yield
+            finally:
+                stream.flush()
+    else:
+        import joblib
+
+        search.set_params(verbose=1)
+        with contextlib.redirect_stdout(log), joblib.parallel_config(verbose=10):
+            yield

@@ -24,6 +24,15 @@ def test_train_progress_goes_to_stderr_only(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "Fitting 2 folds" in captured.err
+    # One progress line per fit (3 candidates x 2 folds), with what is left.
+    progress = [
+        line for line in captured.err.splitlines() if "fits done" in line
+    ]
+    assert len(progress) == 6
+    assert progress[0].startswith("Cross-validation: 1/6 fits done, 5 left, about")
+    assert progress[-1].startswith("Cross-validation: 6/6 fits done, 0 left")
+    # sklearn's own per-fit records (the parameters' repr) are not shown.
+    assert "LogisticRegression(" not in captured.err
     assert "Saved the model" in captured.err
 
 

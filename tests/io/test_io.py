@@ -341,7 +341,7 @@ def test_write_predictions_extra_columns_format(tmp_path):
         ["s1", "s2"],
         [True, False],
         extra_columns={
-            "Probability": np.array([0.123456789, 1.0]),
+            "Probability": np.array([0.123456789, 3.7936e-11]),
             "Sigma_px": [3.0, np.nan],
             "Count": np.array([3, 12], dtype=np.int32),
             "Note": ["ok", "low contrast"],
@@ -349,8 +349,8 @@ def test_write_predictions_extra_columns_format(tmp_path):
     )
     assert path.read_bytes() == (
         b"Subject\tLabel\tProbability\tSigma_px\tCount\tNote\n"
-        b"s1\t1\t0.123457\t3\t3\tok\n"
-        b"s2\t0\t1\tnan\t12\tlow contrast\n"
+        b"s1\t1\t0.123457\t3.000000\t3\tok\n"
+        b"s2\t0\t0.000000\tnan\t12\tlow contrast\n"
     )
 
 
