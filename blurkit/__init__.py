@@ -36,7 +36,6 @@ _SUBMODULE = {
     "MIN_IMAGE_SIZE": "_validation",
     "BlurkitInputError": "exceptions",
     "DEGRADATIONS": "degrade",
-    "degrade": "degrade",
     "band_power_profile": "metrics",
     "highfreq_energy_ratio": "metrics",
     "laplacian_variance": "metrics",
@@ -83,7 +82,24 @@ _SUBMODULE = {
 __all__ = sorted(_SUBMODULE)
 
 
+# The subpackages; ``blurkit.degrade`` is the subpackage (its function is
+# ``blurkit.degrade.degrade``), so that ``from blurkit import degrade`` and
+# ``import blurkit.degrade`` mean the same thing.
+_SUBPACKAGES = (
+    "cli",
+    "degrade",
+    "features",
+    "io",
+    "metrics",
+    "models",
+    "report",
+    "workflow",
+)
+
+
 def __getattr__(name):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
     if name in _SUBMODULE:
         module = importlib.import_module(f".{_SUBMODULE[name]}", __name__)
         value = getattr(module, name)
