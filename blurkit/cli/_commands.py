@@ -39,12 +39,15 @@ def _predict(args):
     from ..workflow import predict_files
 
     # A features model or a CNN predicts without scikit-learn (much faster to
-    # start); the blur sigma needs the full model.
-    model = None if args.sigma else load_predictor(args.model)
+    # start); the blur sigma (for --sigma and the --report) needs the full model.
+    needs_sigma = args.sigma or args.report is not None
+    model = None if needs_sigma else load_predictor(args.model)
+    info = None
     if model is None:
-        model, _ = load_model(args.model)
-    if args.sigma and not hasattr(model, "predict_sigma"):
+        model, info = load_model(args.model)
+    if needs_sigma and not hasattr(model, "predict_sigma"):
         raise ValueError(f"{args.model}: this model has no blur-sigma estimate.")
+    details = None if args.report is None else _report_details(args, model, info)
     skipped = predict_files(
         model,
         args.inputs,
@@ -57,13 +60,28 @@ def _predict(args):
         n_jobs=args.n_jobs,
         scheduler=args.scheduler,
         on_error="skip" if args.on_error == "skip" else "raise",
+        report=args.report,
+        report_details=details,
         log=None if args.quiet else sys.stderr,
     )
     for path, message in skipped:
         print(f"blurkit: skipped {path}: {message}", file=sys.stderr)
     if not args.quiet:
         print(f"Wrote {args.output}", file=sys.stderr)
+        if args.report is not None:
+            print(f"Wrote {args.report}", file=sys.stderr)
     return 3 if skipped else 0
+
+
+def _report_details(args, model, info):
+    """The QC report's header: model file, inputs, model."""
+    from ..report import model_details
+
+    inputs = [str(path) for path in args.inputs]
+    if len(inputs) > 3:
+        inputs = [*inputs[:3], f"and {len(inputs) - 3} more"]
+    model_file = {"Model file": str(args.model)} if args.model else {}
+    return {**model_file, "Inputs": ", ".join(inputs), **model_details(model, info)}
 
 
 def _evaluate(args):

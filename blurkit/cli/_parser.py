@@ -111,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the estimated Gaussian blur (Sigma_px, Sigma_mm)",
     )
     predict.add_argument(
+        "--report",
+        metavar="QC.html",
+        help="also write a self-contained HTML QC report: the images ranked by "
+        "estimated blur and probability, thumbnails of the blurriest and "
+        "borderline ones, the blur distribution and a sortable table (needs "
+        "a model with a blur estimate; opens offline)",
+    )
+    predict.add_argument(
         "--pixel-spacing",
         type=_positive_float,
         default=None,

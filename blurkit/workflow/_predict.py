@@ -51,6 +51,8 @@ def predict_files(
     n_jobs=2,
     scheduler=None,
     on_error="raise",
+    report=None,
+    report_details=None,
     log=sys.stderr,
 ):
     """Predict image files and volumes and write the challenge TSV, streaming.
@@ -90,6 +92,16 @@ def predict_files(
         the files at the same paths. The model is sent to each worker once.
     on_error : {"raise", "skip"}, default="raise"
         Unreadable inputs stop the run, or are skipped and returned.
+    report : str, Path or None, default=None
+        Also write the QC report of the predicted inputs there (see
+        :func:`blurkit.report.write_qc_report`), atomically, before the
+        TSV. It needs the blur sigma, which is computed whether or not
+        ``sigma`` is set; its thumbnails are re-read from their files
+        (this process must see them), a volume shown by the middle one of
+        its predicted slices.
+    report_details : mapping of str to str or None, default=None
+        Lines of the report's header; None describes the model
+        (:func:`blurkit.report.model_details`).
     log : file-like or None, default=sys.stderr
         Where progress goes.
 
@@ -126,6 +138,15 @@ def predict_files(
                 )
     # Fail now rather than after predicting every image.
     check_writable(output)
+    if report is not None:
+        check_writable(report)
+        if not hasattr(model, "predict_sigma"):
+            raise ValueError(
+                "the QC report needs the blur sigma, and this model has no "
+                "blur-sigma estimate"
+            )
+    # The QC report ranks the inputs by their blur.
+    need_sigma = sigma or report is not None
     what = "volumes" if slices is not None else "images"
     subjects = [subject for subject, _ in entries]
     paths = [str(path) for _, path in entries]
@@ -133,7 +154,7 @@ def predict_files(
     starts = range(0, n, batch_size)
     chunks = [paths[start : start + batch_size] for start in starts]
     task = functools.partial(
-        predict_chunk, sigma=sigma, slices=slices, skip_errors=on_error == "skip"
+        predict_chunk, sigma=need_sigma, slices=slices, skip_errors=on_error == "skip"
     )
     proba = np.full(n, np.nan)
     sigmas = np.full(n, np.nan)
@@ -150,7 +171,7 @@ def predict_files(
             skipped += [(paths[start + i], message) for i, message in errors]
             indices = start + kept
             proba[indices] = p
-            if sigma:
+            if need_sigma:
                 sigmas[indices] = s
             done[indices] = True
             if len(chunks) > 1:
@@ -160,13 +181,26 @@ def predict_files(
         raise BlurkitInputError(
             f"none of the {n} {what} could be used; the first: {skipped[0][1]}"
         )
+    spacing = pixel_spacing
+    if spacing is None:
+        spacing = getattr(model, "pixel_spacing", PIXEL_SPACING_MM)
+    if report is not None:
+        _write_report(
+            report,
+            model,
+            [subjects[i] for i in keep],
+            [paths[i] for i in keep],
+            proba[keep],
+            sigmas[keep],
+            spacing=spacing,
+            slices=slices,
+            details=report_details,
+            n_skipped=len(skipped),
+        )
     extra = {}
     if probability:
         extra["Probability"] = proba[keep]
     if sigma:
-        spacing = pixel_spacing
-        if spacing is None:
-            spacing = getattr(model, "pixel_spacing", PIXEL_SPACING_MM)
         extra["Sigma_px"] = sigmas[keep]
         extra["Sigma_mm"] = sigmas[keep] * spacing
     write_predictions(
@@ -235,6 +269,32 @@ def predict_chunk(paths, *, model, sigma=False, slices=None, skip_errors=False):
     if sigma:
         sigmas = np.add.reduceat(model.predict_sigma(images), bounds) / counts
     return kept, proba, sigmas, errors
+
+
+def _write_report(
+    path, model, subjects, paths, proba, sigmas, *, spacing, slices, details, n_skipped
+):
+    """Write the QC report; only its thumbnails' files are read again."""
+    from ..report import model_details, write_qc_report
+
+    details = dict(model_details(model) if details is None else details)
+    if n_skipped:
+        details["Skipped"] = f"{n_skipped} unreadable inputs (listed on stderr)"
+
+    def image(i):
+        # An image, or the middle one of a volume's predicted slices.
+        stack = _read_slices(paths[i], slices)
+        return from_uint8(stack[len(stack) // 2])
+
+    write_qc_report(
+        path,
+        subjects,
+        proba,
+        sigmas,
+        images=image,
+        pixel_spacing=spacing,
+        details=details,
+    )
 
 
 def _read_slices(path, slices):
