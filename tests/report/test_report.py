@@ -5,11 +5,11 @@ import io
 import shutil
 import subprocess
 import sys
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 from conftest import DEMO_DATA
+from html_page import parse as _parse
 from PIL import Image
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
@@ -34,7 +34,6 @@ SECTIONS = (
     "least-confident",
     "per-image",
 )
-VOID_TAGS = {"meta", "img", "br", "hr", "link", "input", "source", "wbr"}
 FLIPPED = (0, 3, 10)  # validation images whose label the tests flip
 
 
@@ -73,45 +72,6 @@ def report(tmp_path_factory, detector, validation, flipped_labels):
         n_least_confident=4,
     )
     return path, results
-
-
-class _Page(HTMLParser):
-    """Collects tags, attributes and the text of each section; checks nesting."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.stack, self.errors, self.tags = [], [], []
-        self.section_stack, self.sections = [], {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        self.tags.append(
-            (tag, attrs, self.section_stack[-1] if self.section_stack else None)
-        )
-        if tag == "section":
-            self.section_stack.append(attrs.get("id"))
-            self.sections[attrs.get("id")] = ""
-        if tag not in VOID_TAGS:
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag):
-        if not self.stack or self.stack[-1] != tag:
-            self.errors.append(f"unexpected </{tag}> with open {self.stack[-3:]}")
-            return
-        self.stack.pop()
-        if tag == "section":
-            self.section_stack.pop()
-
-    def handle_data(self, data):
-        for key in self.section_stack:
-            self.sections[key] += data
-
-
-def _parse(text):
-    page = _Page()
-    page.feed(text)
-    page.close()
-    return page
 
 
 # --------------------------------------------------------------------------- #
