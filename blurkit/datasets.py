@@ -12,7 +12,9 @@ are left sharp (label 1). Nothing else differs between the classes.
 
 The repository's ``data/train`` (80 images) and ``data/validation`` (16 images)
 are made with ``python -m blurkit.datasets data``, which rewrites them byte for
-byte.
+byte. The built-in model (``blurkit.load_model()`` with no path) is trained on
+``data/train`` alone: ``python -m blurkit.datasets --builtin-model PATH``
+rebuilds it (:func:`make_builtin_model`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,7 +33,7 @@ from ._geometry import GRID_ORIGIN_MM, GRID_SHAPE, GRID_STEP_MM
 from ._validation import as_generator, from_uint8, to_uint8
 from .io import write_image, write_predictions
 
-__all__ = ["make_demo_images", "write_demo_data"]
+__all__ = ["make_builtin_model", "make_demo_images", "write_demo_data"]
 
 IMAGE_SIZE = 121
 # Coronal slices (y index) drawn for the subjects: y = -27 mm to -10.5 mm,
@@ -247,8 +251,46 @@ def write_demo_data(
         write_predictions(out / "subjects.tsv", subjects, labels)
 
 
+def make_builtin_model(*, log=None):
+    """Train the built-in model: its recipe, from data anyone can regenerate.
+
+    Writes the demo set (:func:`write_demo_data` with its defaults, the
+    repository's ``data/`` byte for byte) to a temporary folder, then trains
+    on its ``train`` folder exactly as ``blurkit train data/train`` does: the
+    default family (:data:`blurkit.io.BUILTIN_FAMILY`), 3-fold model
+    selection, ``random_state=0``, the degradation augmentation inside each
+    fit. The validation folder is not used.
+
+    Parameters
+    ----------
+    log : file-like or None, default=None
+        Where training progress goes; None is silent.
+
+    Returns
+    -------
+    BlurDetector
+        Fitted; save it with :func:`blurkit.save_model`.
+    """
+    from .io import BUILTIN_FAMILY
+    from .workflow import train_detector
+
+    with tempfile.TemporaryDirectory(prefix="blurkit-demo-") as folder:
+        write_demo_data(folder)
+        return train_detector(
+            Path(folder) / "train",
+            family=BUILTIN_FAMILY,
+            cv=3,
+            random_state=0,
+            log=log,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: ``python -m blurkit.datasets [FOLDER] [--seed N]``."""
+    """Command line: ``python -m blurkit.datasets [FOLDER] [--seed N]``.
+
+    With ``--builtin-model PATH``, trains the built-in model instead
+    (:func:`make_builtin_model`) and saves it at ``PATH``.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m blurkit.datasets",
         description="Write the blurkit demo set (train/ and validation/ in the "
@@ -265,7 +307,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--n-validation", type=int, default=16, help="validation images (default: 16)"
     )
+    parser.add_argument(
+        "--builtin-model",
+        metavar="PATH",
+        help="instead, train the built-in model on the demo training set and "
+        "save it at PATH (blurkit/io/data/builtin.blurkit in the repository)",
+    )
     args = parser.parse_args(argv)
+    if args.builtin_model is not None:
+        from .io import check_writable, save_model
+
+        try:
+            check_writable(args.builtin_model)
+            save_model(make_builtin_model(log=sys.stderr), args.builtin_model)
+        except ValueError as exc:
+            parser.error(str(exc))
+        return
     try:
         write_demo_data(
             args.folder,

@@ -98,7 +98,7 @@ def _evaluate(args):
     print(format_metrics(results))
     if report is not None:
         details = {
-            "Model file": str(args.model),
+            "Model file": str(args.model or "built-in (demo set)"),
             "Data": str(args.data_dir),
             **model_details(model, info),
         }
@@ -106,6 +106,43 @@ def _evaluate(args):
         if not args.quiet:
             print(f"Wrote {report}", file=sys.stderr)
     return 0
+
+
+def _split_model(args):
+    """Set ``args.model`` from the optional first argument of predict/evaluate.
+
+    The first of several arguments is the model when it is a file that is
+    not an image or a NIfTI volume (every input is an image, a volume or a
+    folder); otherwise there is no model file, and the built-in model is used
+    (``args.model`` None).
+    """
+    from ..io import IMAGE_SUFFIXES, is_nifti_name
+
+    paths = args.inputs if args.command == "predict" else args.paths
+    first = Path(paths[0])
+    is_model = (
+        first.is_file()
+        and first.suffix.lower() not in IMAGE_SUFFIXES
+        and not is_nifti_name(first.name)
+    )
+    n_inputs = len(paths) - 1 if is_model else len(paths)
+    if n_inputs == 0:
+        raise ValueError(
+            f"{first}: a model file, but no input after it; expected "
+            f"blurkit {args.command} [MODEL] "
+            + ("INPUT..." if args.command == "predict" else "DATA_DIR")
+        )
+    args.model = first if is_model else None
+    rest = paths[1:] if is_model else paths
+    if args.command == "predict":
+        args.inputs = rest
+    elif len(rest) > 1:
+        raise ValueError(
+            f"expected blurkit evaluate [MODEL] DATA_DIR, got {len(paths)} "
+            f"arguments ({' '.join(map(str, paths))}); is {first} a model file?"
+        )
+    else:
+        args.data_dir = rest[0]
 
 
 def main(argv=None):
@@ -116,6 +153,8 @@ def main(argv=None):
     """
     args = build_parser().parse_args(argv)
     try:
+        if args.command in ("predict", "evaluate"):
+            _split_model(args)
         commands = {"train": _train, "predict": _predict, "evaluate": _evaluate}
         return commands[args.command](args)
     except (ValueError, OSError, ImportError) as exc:

@@ -86,12 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
         "A folder with a subjects.tsv is predicted in that file's order; other "
         "folders in file-name order.",
     )
-    predict.add_argument("model", metavar="MODEL", help="model saved by blurkit train")
     predict.add_argument(
         "inputs",
         nargs="+",
-        metavar="INPUT",
-        help="image files and/or folders of images",
+        metavar="[MODEL] INPUT",
+        help="a model saved by blurkit train (optional: without it, the "
+        "built-in model trained on the demo set), then image files, NIfTI "
+        "volumes, folders and/or BIDS datasets. The first argument is the "
+        "model when it is a file that is not an image or a volume",
     )
     predict.add_argument(
         "-o",
@@ -188,9 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
         "matrix of a model on a folder holding subjects.tsv (Subject<TAB>Label) "
         "and the images; optionally write an HTML report.",
     )
-    evaluate.add_argument("model", metavar="MODEL", help="model saved by blurkit train")
     evaluate.add_argument(
-        "data_dir", metavar="DATA_DIR", help="labelled challenge-layout folder"
+        "paths",
+        nargs="+",
+        metavar="[MODEL] DATA_DIR",
+        help="a model saved by blurkit train (optional: without it, the "
+        "built-in model), then a labelled challenge-layout folder",
     )
     evaluate.add_argument(
         "--report",

@@ -1,8 +1,9 @@
 """Input and output: the only code of blurkit that touches files.
 
 Images (``_images``), NIfTI volumes (``_nifti``), tables (``_tables``),
-folders and datasets (``_folders``), atomic writes (``_atomic``) and model
-files (``_model_files``, with the networks inside them in ``_nets``). Every
+folders and datasets (``_folders``), atomic writes (``_atomic``), model
+files (``_model_files``, with the networks inside them in ``_nets``) and the
+built-in model shipped in ``data/`` (``_builtin``). Every
 problem with an input file raises :class:`~blurkit.BlurkitInputError`;
 every writer is atomic. May import: :mod:`blurkit.models` (to save and load
 them), the bottom modules, numpy, Pillow, nibabel, skops.
@@ -15,6 +16,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     submod_attrs={
         "_atomic": ["atomic_path", "check_writable"],
         "_bids": ["find_bids_t1w", "is_bids_root"],
+        "_builtin": ["BUILTIN_FAMILY", "builtin_model_path"],
         "_folders": ["Dataset", "list_images", "load_dataset", "subject_id"],
         "_images": ["IMAGE_SUFFIXES", "read_image", "read_pixels", "write_image"],
         "_model_files": ["TRUSTED_TYPES", "load_model", "load_predictor", "save_model"],

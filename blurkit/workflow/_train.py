@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._threads import effective_n_jobs
 from ..exceptions import BlurkitInputError
 from ..io import load_dataset
-from .._threads import effective_n_jobs
 from ._progress import CVProgress, say
 
 __all__ = ["train_detector"]

@@ -1,0 +1,31 @@
+"""The built-in model: a model file shipped inside the package.
+
+It is trained on the demo set alone (``data/train``, which
+``python -m blurkit.datasets`` regenerates byte for byte from nilearn's
+MNI152 template) and its augmentation, so anyone can rebuild it:
+``python -m blurkit.datasets --builtin-model PATH`` runs the recipe
+(:func:`blurkit.datasets.make_builtin_model`), and a test checks that the
+shipped file predicts what the recipe does.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["BUILTIN_FAMILY", "builtin_model_path"]
+
+BUILTIN_FAMILY = "features"
+"""Model family of the built-in model: the default of ``blurkit train``."""
+
+
+def builtin_model_path() -> Path:
+    """Where the built-in model file lies in the installed package.
+
+    Returns
+    -------
+    Path
+        ``blurkit/io/data/builtin.blurkit``, a regular model file (what
+        :func:`blurkit.load_model` reads when given no path).
+    """
+    return Path(str(resources.files("blurkit.io").joinpath("data", "builtin.blurkit")))
