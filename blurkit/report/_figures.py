@@ -184,6 +184,6 @@ def proba_sigma_figure(
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("Estimated blur σ (px)")
     ax.set_ylabel("P(sharp)")
-    ax.legend(fontsize=8, frameon=False, loc="center right")
+    ax.legend(fontsize=8, frameon=False, loc="best")
     _mm_axis(ax, pixel_spacing)
     return _figure_uri(fig)
