@@ -16,6 +16,17 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_generator, as_unit_image
+from . import _acquisition_draws as acq
+from ._acquisition import (
+    bias_field,
+    ghosting,
+    gibbs_ringing,
+    kspace_motion,
+    kspace_spike,
+    rician_noise,
+    thick_slices,
+    truncate_kspace,
+)
 from ._blur import defocus_blur, gaussian_blur, motion_blur, reduce_resolution
 from ._changes import (
     add_noise,
@@ -264,7 +275,89 @@ _REGISTRY = {
         _draw_blur_gamma,
         description="One of the four blurs, then gamma log-uniform in [0.5, 2].",
     ),
+    # Blurs of MRI acquisition, made in k-space. Weight 2 each: unlike the
+    # image-space blurs, they leave the low and middle frequencies intact, so
+    # the model needs many examples to learn their signature.
+    "kspace_motion": Degradation(
+        kspace_motion,
+        0,
+        acq.draw_kspace_motion,
+        weight=2.0,
+        description="Rigid motion during the acquisition (Shaw et al. 2019): "
+        f"{acq.MOTION_MOVEMENTS[0]}-{acq.MOTION_MOVEMENTS[1]} movements, "
+        f"rotations {acq.MOTION_DEGREES[0]:g}-{acq.MOTION_DEGREES[1]:g} degrees "
+        f"and translations up to {acq.MOTION_PIXELS[1]:g} px per axis, either "
+        f"sign, at least {acq.MOTION_MIN_MOVED:.0%} of the k-space lines moved; "
+        "either phase-encoding axis.",
+    ),
+    "truncate_kspace": Degradation(
+        truncate_kspace,
+        0,
+        acq.draw_truncate_kspace,
+        weight=2.0,
+        description="k-space truncated by a factor uniform in "
+        f"[{acq.TRUNCATION_FACTORS[0]:g}, {acq.TRUNCATION_FACTORS[1]:g}] in both "
+        "axes or one, zero-filled to the same matrix, with or without a Tukey "
+        "taper (contract: 2x).",
+    ),
+    "gibbs_ringing": Degradation(
+        gibbs_ringing,
+        0,
+        acq.draw_gibbs_ringing,
+        description="Untapered k-space truncation by a factor uniform in "
+        f"[{acq.GIBBS_FACTORS[0]:g}, {acq.GIBBS_FACTORS[1]:g}], both axes or one: "
+        "blur and ringing.",
+    ),
+    "thick_slices": Degradation(
+        thick_slices,
+        0,
+        acq.draw_thick_slices,
+        weight=2.0,
+        description="Anisotropic resolution: samples "
+        f"{acq.THICKNESS_FACTORS[0]:g}-{acq.THICKNESS_FACTORS[1]:g}x thicker and "
+        "sparser along a random axis (box, Gaussian or point profile), "
+        "interpolated back (linear or cubic) (contract: 2-3x).",
+    ),
+    "acquisition+noise": Degradation(
+        acq.acquisition_blur_then_noise,
+        0,
+        acq.draw_acquisition_noise,
+        weight=2.0,
+        description="One of the four acquisition blurs, then Gaussian or Rician "
+        f"noise, std uniform in [{acq.ACQUISITION_NOISE[0]:g}, "
+        f"{acq.ACQUISITION_NOISE[1]:g}].",
+    ),
     # Changes that keep the label: sharp stays sharp, blurred stays blurred.
+    "ghosting": Degradation(
+        ghosting,
+        None,
+        acq.draw_ghosting,
+        description="Ghosts of periodic motion: every n-th k-space line "
+        "(n in [2, 10]) weakened by 20-100%, either axis.",
+    ),
+    "kspace_spike": Degradation(
+        kspace_spike,
+        None,
+        acq.draw_kspace_spike,
+        weight=2.0,
+        description="1-3 k-space spikes anywhere (herringbone), each 0.05-3 "
+        "times the centre of k-space; drawn twice as often, because a stripe "
+        "pattern must read as neither detail nor noise.",
+    ),
+    "bias_field": Degradation(
+        bias_field,
+        None,
+        acq.draw_bias_field,
+        description="Smooth multiplicative field exp(p(x, y)), p a polynomial "
+        "of degree 1-3 with coefficients in [-0.6, 0.6].",
+    ),
+    "rician_noise": Degradation(
+        rician_noise,
+        None,
+        acq.draw_rician_noise,
+        description="Rician noise (magnitude of complex Gaussian noise), std "
+        "uniform in [0.005, 0.05].",
+    ),
     "noise": Degradation(
         add_noise,
         None,
@@ -346,6 +439,10 @@ compounds ``"blur+noise"``, ``"blur+stretch"``, ``"blur+scale"``,
 their parameters name it under ``"blur"``). Label-keeping changes (label
 None): ``"noise"``, ``"scale_intensity"``, ``"gamma"``,
 ``"stretch_contrast"``, ``"jpeg"``, ``"dihedral"``, ``"resize_canvas"``.
+MRI acquisition blurs (label 0): ``"kspace_motion"``,
+``"truncate_kspace"``, ``"gibbs_ringing"``, ``"thick_slices"`` and
+``"acquisition+noise"``; label-keeping acquisition artifacts:
+``"ghosting"``, ``"kspace_spike"``, ``"bias_field"``, ``"rician_noise"``.
 Directed intensity cases: ``"dim_sharp"`` (label 1, sharp inputs only) and
 ``"brighten_blurred"`` (label None, blurred inputs only), each with weight 3;
 ``"blur+noise"`` has weight 5.

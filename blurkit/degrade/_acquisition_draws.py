@@ -1,0 +1,175 @@
+"""Parameter draws of the acquisition cases of :data:`DEGRADATIONS`.
+
+One function per case, ``draw(rng) -> dict``, with the ranges as module
+constants, so that the registry's descriptions and the draws use the same
+numbers. The ranges are broad on purpose: the model must learn what each
+artifact does to the spectrum, not one simulator's settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._acquisition import (
+    gibbs_ringing,
+    kspace_motion,
+    rician_noise,
+    thick_slices,
+    truncate_kspace,
+)
+from ._changes import add_noise
+
+MOTION_MOVEMENTS = (1, 3)
+"""Number of movements during an acquisition (inclusive)."""
+MOTION_DEGREES = (1.0, 8.0)
+"""Size of each rotation, degrees, either sign."""
+MOTION_PIXELS = (0.0, 6.0)
+"""Size of each translation component, pixels (0-9 mm at 1.5 mm), either sign."""
+MOTION_MIN_MOVED = 0.3
+"""Least fraction of k-space lines acquired away from the reference position."""
+TRUNCATION_FACTORS = (1.8, 3.0)
+GIBBS_FACTORS = (2.5, 4.0)
+THICKNESS_FACTORS = (2.0, 3.2)
+ACQUISITION_NOISE = (0.005, 0.04)
+
+
+def _seed(rng: np.random.Generator) -> int:
+    # Stored in the parameters, so that they alone reproduce a noisy output.
+    return int(rng.integers(np.iinfo(np.int32).max))
+
+
+def _signed(rng: np.random.Generator, low: float, high: float, size=None):
+    return rng.uniform(low, high, size) * rng.choice((-1.0, 1.0), size)
+
+
+def _moved_fraction(times: np.ndarray, reference: str) -> float:
+    """Fraction of lines acquired away from the reference position."""
+    bounds = np.concatenate(([0.0], times, [1.0]))
+    segment = 0 if reference == "first" else np.searchsorted(times, 0.5)
+    return 1.0 - float(bounds[segment + 1] - bounds[segment])
+
+
+def draw_kspace_motion(rng: np.random.Generator) -> dict:
+    """1-3 movements of 1-8 degrees and up to 6 px, any phase-encoding axis."""
+    n = int(rng.integers(MOTION_MOVEMENTS[0], MOTION_MOVEMENTS[1] + 1))
+    reference = "centre" if rng.random() < 0.75 else "first"
+    # Redraw the times until enough of k-space is acquired in motion: a
+    # movement in the last few outer lines changes almost nothing.
+    while True:
+        times = np.sort(rng.uniform(0.05, 0.95, n))
+        if np.all(np.diff(times) > 0.02) and (
+            _moved_fraction(times, reference) >= MOTION_MIN_MOVED
+        ):
+            break
+    return {
+        "rotations": _signed(rng, *MOTION_DEGREES, n).tolist(),
+        "translations": _signed(rng, *MOTION_PIXELS, (n, 2)).tolist(),
+        "times": times.tolist(),
+        "axis": int(rng.integers(2)),
+        "reference": reference,
+        "magnitude": bool(rng.random() < 0.7),
+    }
+
+
+def _draw_axes(rng: np.random.Generator) -> list[int]:
+    # Both axes half of the time, else one of them.
+    return [0, 1] if rng.random() < 0.5 else [int(rng.integers(2))]
+
+
+def draw_truncate_kspace(rng: np.random.Generator) -> dict:
+    """Factor 1.8-3 in both axes or one; a sharp cut or any Tukey taper."""
+    return {
+        "factor": float(rng.uniform(*TRUNCATION_FACTORS)),
+        "axes": _draw_axes(rng),
+        "taper": 0.0 if rng.random() < 0.4 else float(rng.uniform(0.0, 1.0)),
+        "magnitude": bool(rng.random() < 0.7),
+    }
+
+
+def draw_gibbs_ringing(rng: np.random.Generator) -> dict:
+    """Factor 2.5-4, untapered, in both axes or one."""
+    return {"factor": float(rng.uniform(*GIBBS_FACTORS)), "axes": _draw_axes(rng)}
+
+
+def draw_thick_slices(rng: np.random.Generator) -> dict:
+    """2-3.2x along a random axis; box, Gaussian or point profile."""
+    factor = float(rng.uniform(*THICKNESS_FACTORS))
+    return {
+        "factor": factor,
+        "axis": int(rng.integers(2)),
+        "profile": str(rng.choice(["box", "gaussian", "point"])),
+        "order": int(rng.choice([1, 3])),
+        "offset": float(rng.uniform(0, factor)),
+    }
+
+
+ACQUISITION_BLURS = {
+    "kspace_motion": (kspace_motion, draw_kspace_motion),
+    "truncate_kspace": (truncate_kspace, draw_truncate_kspace),
+    "gibbs_ringing": (gibbs_ringing, draw_gibbs_ringing),
+    "thick_slices": (thick_slices, draw_thick_slices),
+}
+"""``name -> (func, draw)`` of the acquisition blurs."""
+
+
+def draw_acquisition_noise(rng: np.random.Generator) -> dict:
+    """One acquisition blur, then Gaussian or Rician noise of std 0.5-4%."""
+    names = sorted(ACQUISITION_BLURS)
+    blur = names[int(rng.integers(len(names)))]
+    return {
+        "blur": blur,
+        "blur_params": ACQUISITION_BLURS[blur][1](rng),
+        "noise": "rician" if rng.random() < 0.5 else "gaussian",
+        "std": float(rng.uniform(*ACQUISITION_NOISE)),
+        "random_state": _seed(rng),
+    }
+
+
+def acquisition_blur_then_noise(
+    image: np.ndarray,
+    *,
+    blur: str,
+    blur_params: dict,
+    noise: str,
+    std: float,
+    random_state: Any,
+) -> np.ndarray:
+    """One of :data:`ACQUISITION_BLURS`, then Gaussian or Rician noise."""
+    blurred = ACQUISITION_BLURS[blur][0](image, **blur_params)
+    add = rician_noise if noise == "rician" else add_noise
+    return add(blurred, std, random_state=random_state)
+
+
+def draw_ghosting(rng: np.random.Generator) -> dict:
+    """2-10 ghosts, intensity 0.2-1, either axis."""
+    return {
+        "n_ghosts": int(rng.integers(2, 11)),
+        "axis": int(rng.integers(2)),
+        "intensity": float(rng.uniform(0.2, 1.0)),
+        "restore": float(rng.uniform(0.0, 0.05)),
+        "magnitude": bool(rng.random() < 0.5),
+    }
+
+
+def draw_kspace_spike(rng: np.random.Generator) -> dict:
+    """1-3 spikes anywhere in k-space, 0.05-3 times the mean intensity."""
+    n = int(rng.integers(1, 4))
+    return {
+        "positions": rng.uniform(-0.5, 0.5, (n, 2)).tolist(),
+        "intensity": float(np.exp(rng.uniform(np.log(0.05), np.log(3.0)))),
+        "magnitude": bool(rng.random() < 0.5),
+    }
+
+
+def draw_bias_field(rng: np.random.Generator) -> dict:
+    """Cubic (or lower) polynomial field, coefficients in [-0.6, 0.6]."""
+    order = int(rng.integers(1, 4))
+    n = (order + 1) * (order + 2) // 2 - 1
+    return {"coefficients": rng.uniform(-0.6, 0.6, n).tolist(), "order": order}
+
+
+def draw_rician_noise(rng: np.random.Generator) -> dict:
+    """Rician noise, std 0.5-5%."""
+    return {"std": float(rng.uniform(0.005, 0.05)), "random_state": _seed(rng)}

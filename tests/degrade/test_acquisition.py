@@ -1,0 +1,205 @@
+"""Properties of the MRI acquisition artifacts (blurkit.degrade._acquisition)."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from blurkit.degrade import (
+    DEGRADATIONS,
+    bias_field,
+    degrade,
+    ghosting,
+    gibbs_ringing,
+    kspace_motion,
+    kspace_spike,
+    rician_noise,
+    thick_slices,
+    truncate_kspace,
+)
+
+ACQUISITION_BLURS = (
+    "kspace_motion",
+    "truncate_kspace",
+    "gibbs_ringing",
+    "thick_slices",
+    "acquisition+noise",
+)
+ACQUISITION_KEEPERS = ("ghosting", "kspace_spike", "bias_field", "rician_noise")
+
+
+def phantom(shape=(64, 64), seed=0, low=0.0, high=1.0):
+    """Smooth random blobs scaled to [low, high]: an object with edges."""
+    rng = np.random.default_rng(seed)
+    image = ndimage.gaussian_filter(rng.random(shape), 1.5)
+    image = (image - image.min()) / (image.max() - image.min())
+    return (low + (high - low) * image).astype(np.float32)
+
+
+def energy(image):
+    return float(np.sum(np.asarray(image, dtype=np.float64) ** 2))
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (63, 50)])
+@pytest.mark.parametrize(("factor", "axes"), [(2.0, (0, 1)), (2.5, 0), (3.0, 1)])
+def test_truncation_removes_exactly_the_frequencies_beyond_the_cut(shape, factor, axes):
+    # A mid-grey image: the ringing stays inside [0, 1], so nothing is clipped.
+    image = phantom(shape, low=0.3, high=0.7)
+    low = truncate_kspace(image, factor=factor, axes=axes, magnitude=False)
+    spectrum = np.fft.fft2(low.astype(np.float64))
+    original = np.fft.fft2(image.astype(np.float64))
+    cut = 0.5 / factor
+    beyond = np.zeros(shape, dtype=bool)
+    for axis in np.atleast_1d(axes):
+        f = np.abs(np.fft.fftfreq(shape[axis]))
+        beyond |= np.expand_dims(f > cut + 1e-12, 1 - axis)
+    scale = np.abs(original[0, 0])
+    # float32 output: zero up to its rounding.
+    assert np.abs(spectrum[beyond]).max() < 1e-5 * scale
+    assert np.allclose(spectrum[~beyond], original[~beyond], atol=1e-5 * scale)
+
+
+def test_truncation_taper_and_identity():
+    image = phantom()
+    assert np.array_equal(truncate_kspace(image, factor=1.0), image)
+    sharp_cut = truncate_kspace(image, factor=2, taper=0.0, magnitude=False)
+    tapered = truncate_kspace(image, factor=2, taper=1.0, magnitude=False)
+    # A taper removes more (it weighs down the kept band's edge): less energy.
+    assert energy(tapered) < energy(sharp_cut) < energy(image)
+    assert np.array_equal(
+        gibbs_ringing(image, factor=3, axes=0), truncate_kspace(image, factor=3, axes=0)
+    )
+
+
+def test_gibbs_ringing_rings_at_an_edge():
+    step = np.zeros((64, 64), dtype=np.float32)
+    step[:, 32:] = 0.5
+    step[:, :8] = 0.0
+    ringing = gibbs_ringing(step, factor=3, axes=1)
+    # Overshoot above the plateau next to the edge, as a sinc does.
+    assert ringing[:, 33:40].max() > 0.52
+
+
+def test_motion_is_the_identity_without_motion():
+    image = phantom()
+    assert np.array_equal(kspace_motion(image), image)
+    still = kspace_motion(
+        image, rotations=[0.0], translations=[(0.0, 0.0)], times=[0.5]
+    )
+    assert np.array_equal(still, image)
+
+
+@pytest.mark.parametrize("reference", ["centre", "first"])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_motion_keeps_energy_and_changes_the_image(reference, axis):
+    # Zero background and an object well inside: rotations lose nothing.
+    image = np.zeros((64, 64), dtype=np.float32)
+    image[16:48, 16:48] = phantom((32, 32), low=0.1, high=0.6)
+    moved = kspace_motion(
+        image,
+        rotations=[4.0, -3.0],
+        translations=[(2.0, -1.5), (-1.0, 3.0)],
+        times=[0.3, 0.7],
+        axis=axis,
+        reference=reference,
+    )
+    assert moved.dtype == np.float32 and moved.shape == image.shape
+    assert energy(moved) == pytest.approx(energy(image), rel=0.05)
+    assert np.abs(moved - image).mean() > 0.005
+
+
+def test_motion_validates_its_parameters():
+    image = phantom()
+    with pytest.raises(ValueError, match="one time per movement"):
+        kspace_motion(image, rotations=[1.0], translations=[], times=[0.5])
+    with pytest.raises(ValueError, match="increasing times"):
+        kspace_motion(
+            image,
+            rotations=[1.0, 1.0],
+            translations=[(0, 0), (0, 0)],
+            times=[0.6, 0.4],
+        )
+    with pytest.raises(ValueError, match="reference"):
+        kspace_motion(
+            image, rotations=[1.0], translations=[(0, 0)], times=[0.5], reference="x"
+        )
+
+
+def test_thick_slices_blur_one_axis_only():
+    image = phantom(seed=3)
+    thick = thick_slices(image, factor=3, axis=0)
+    assert np.array_equal(thick_slices(image, factor=1), image)
+
+    def axis_power(img, axis):
+        return float(np.sum(np.diff(img.astype(np.float64), axis=axis) ** 2))
+
+    # Detail along the coarse axis is lost, along the other one mostly kept.
+    assert axis_power(thick, 0) < 0.5 * axis_power(image, 0)
+    assert axis_power(thick, 1) > 0.5 * axis_power(image, 1)
+    for profile in ("box", "gaussian", "point"):
+        out = thick_slices(image, factor=2.4, axis=1, profile=profile, order=3)
+        assert out.shape == image.shape and out.dtype == np.float32
+
+
+def test_ghosting_adds_shifted_copies():
+    image = np.zeros((64, 64), dtype=np.float32)
+    image[26:36, 24:40] = 0.8
+    ghosted = ghosting(image, n_ghosts=4, axis=0, intensity=1.0, restore=0.0)
+    # A copy 64 / 4 = 16 rows away, where the image is empty.
+    assert ghosted[12:18, 24:40].mean() > 0.05
+    assert ghosted[8:16, :16].max() < 0.02
+    assert np.allclose(ghosting(image, n_ghosts=4, intensity=0.0), image, atol=1e-6)
+
+
+def test_spike_adds_a_plane_wave():
+    image = phantom(low=0.3, high=0.5)
+    spiked = kspace_spike(
+        image, positions=[(0.25, 0.125)], intensity=0.2, magnitude=False
+    )
+    spectrum = np.abs(np.fft.fft2((spiked - image).astype(np.float64)))
+    row, col = np.unravel_index(np.argmax(spectrum), spectrum.shape)
+    assert (row, col) == (16, 8)
+    assert np.array_equal(kspace_spike(image, intensity=0.0), image)
+
+
+def test_bias_field_is_smooth_and_multiplicative():
+    image = phantom(low=0.2, high=0.5)
+    assert np.array_equal(bias_field(image), image)
+    biased = bias_field(image, coefficients=[0.3, -0.2, 0.1, 0.2, 0.0], order=2)
+    ratio = biased / image
+    # The ratio is a smooth field: its second differences are tiny.
+    assert np.abs(np.diff(ratio, 2, axis=0)).max() < 1e-3
+    with pytest.raises(ValueError, match="coefficients"):
+        bias_field(image, coefficients=[0.1, 0.2], order=2)
+
+
+def test_rician_noise_lifts_the_background_and_is_seeded():
+    image = np.zeros((64, 64), dtype=np.float32)
+    noisy = rician_noise(image, 0.05, random_state=0)
+    assert noisy.min() >= 0 and noisy.mean() > 0.05  # Rayleigh: mean 1.25 std
+    assert np.array_equal(noisy, rician_noise(image, 0.05, random_state=0))
+    assert not np.array_equal(noisy, rician_noise(image, 0.05, random_state=1))
+
+
+@pytest.mark.parametrize("name", ACQUISITION_BLURS + ACQUISITION_KEEPERS)
+def test_registered_cases_shapes_dtypes_labels_and_seeds(name):
+    image = phantom((60, 72), seed=1)
+    out, label, params = degrade(image, name, random_state=7)
+    again, _, params_again = degrade(image, name, random_state=7)
+    assert out.shape == image.shape and out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert np.array_equal(out, again) and params == params_again
+    # The parameters alone reproduce the output.
+    assert np.array_equal(DEGRADATIONS[name].func(image, **params), out)
+    expected = 0 if name in ACQUISITION_BLURS else None
+    assert label == expected
+    if expected is None:
+        assert DEGRADATIONS[name].applies_to == {0, 1}
+
+
+def test_motion_draws_move_enough_of_k_space():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        params = DEGRADATIONS["kspace_motion"].draw_params(rng)
+        assert 1 <= len(params["times"]) <= 3
+        assert np.all(np.diff(params["times"]) > 0)
+        assert all(1.0 <= abs(r) <= 8.0 for r in params["rotations"])
