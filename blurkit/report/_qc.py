@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Callable, Mapping, Sequence
+from numbers import Real
 from string import Template
 
 import numpy as np
@@ -44,10 +45,17 @@ _COLUMNS = (
 _INITIAL_SORT = "Sigma_px"  # descending: the blurriest first
 
 
-def _check_inputs(subjects, proba, sigma_px, n_blurriest, n_borderline):
+def _check_inputs(subjects, proba, sigma_px, pixel_spacing, n_blurriest, n_borderline):
     from sklearn.utils.validation import check_consistent_length, check_scalar
 
     check_consistent_length(subjects, proba, sigma_px)
+    check_scalar(
+        pixel_spacing,
+        "pixel_spacing",
+        Real,
+        min_val=0,
+        include_boundaries="neither",
+    )
     check_scalar(n_blurriest, "n_blurriest", int, min_val=0)
     check_scalar(n_borderline, "n_borderline", int, min_val=0)
     proba = np.asarray(proba, dtype=np.float64)
@@ -69,7 +77,7 @@ def _caption(subject: str, p: float, px: float, spacing: float) -> str:
         f'<span class="subject">{html.escape(subject)}</span>',
         "flagged blurred" if p <= 0.5 else "sharp",
         f"P(sharp) = {p:.3f}",
-        f"σ {px:.2f} px · {px * spacing:.2f} mm",
+        f"σ {px:.2f} px · {px * spacing:.2f} mm" if np.isfinite(px) else "σ n/a",
     ]
     return "<br>".join(lines)
 
@@ -181,10 +189,17 @@ def render_qc_report(
     ------
     ValueError
         If the lengths differ, there is no image, a probability is outside
-        [0, 1] or a count is negative.
+        [0, 1], the pixel spacing is not positive or a count is negative.
+
+    Examples
+    --------
+    >>> from blurkit.report import render_qc_report
+    >>> page = render_qc_report(["a", "b"], [0.9, 0.2], [0.3, 2.8])
+    >>> page.startswith("<!DOCTYPE html>")
+    True
     """
     subjects, proba, sigma_px = _check_inputs(
-        subjects, proba, sigma_px, n_blurriest, n_borderline
+        subjects, proba, sigma_px, pixel_spacing, n_blurriest, n_borderline
     )
     from .. import __version__
 
@@ -285,14 +300,6 @@ def write_qc_report(
         If the folder is missing or the location cannot be written.
     ValueError
         As :func:`render_qc_report`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from blurkit.report import render_qc_report
-    >>> page = render_qc_report(["a", "b"], [0.9, 0.2], [0.3, 2.8])
-    >>> page.startswith("<!DOCTYPE html>")
-    True
     """
     page = render_qc_report(
         subjects,

@@ -215,6 +215,13 @@ def test_bad_values_are_refused(proba, sigma_px, match):
         render_qc_report(["a"] * len(proba), proba, sigma_px)
 
 
+def test_bad_settings_are_refused(qc_set):
+    with pytest.raises(ValueError, match="pixel_spacing"):
+        render_qc_report(*qc_set, pixel_spacing=0)
+    with pytest.raises(ValueError, match="n_blurriest"):
+        render_qc_report(*qc_set, n_blurriest=-1)
+
+
 def test_write_is_atomic(tmp_path, qc_set):
     path = tmp_path / "qc.html"
     path.write_text("old")
