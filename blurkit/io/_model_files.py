@@ -18,6 +18,20 @@ A model file is a zip archive holding two or three members:
   scikit-learn, skops or skorch, unless asked for the blur sigma. They are
   read with ``numpy.load(allow_pickle=False)``.
 
+A model file from a stranger may also be built to exhaust memory (a zip
+bomb, or an archive that lies about its sizes). Before anything is read, each
+member's name must be one of the three above, and its declared size within
+:data:`MAX_MEMBER_BYTES` (1 MB for the header, 64 MB for ``model.skops`` and
+for ``arrays.npz``) at a compression ratio of at most
+:data:`MAX_COMPRESSION_RATIO` (200, for members over 1 MB); members are read
+in bounded steps that never go past the declared size, whatever the
+compressed stream holds. The archives inside (``model.skops`` and
+``arrays.npz`` are zip files themselves) are held to the same limits, their
+members together to their member's, and each ``.npy`` array's header must
+agree with the bytes it comes with; ``model.skops`` is handed to skops only as
+a copy rebuilt from those checked members. Anything else is refused as a
+damaged file, before scikit-learn or skops is even imported.
+
 Loading a pickle (joblib files included) can run any code that the file's
 author chose, so a model file from a stranger would be an attack vector.
 skops only rebuilds objects of the types it is told to trust; blurkit trusts
@@ -39,8 +53,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import pickletools
+import re
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -65,6 +82,35 @@ _MODEL_MEMBER = "model.skops"
 _ARRAYS_MEMBER = "arrays.npz"
 # A fixed time stamp keeps the bytes of a model file reproducible.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+# Limits against hostile files. blurkit's own are far below them: the default
+# model has a 1 KB header, a 4 MB model.skops of about 1,000 members (deflated
+# 12 to 1) and a 2 KB arrays.npz.
+_MB = 1 << 20
+MAX_MEMBER_BYTES = {
+    _HEADER_MEMBER: 1 * _MB,
+    _MODEL_MEMBER: 64 * _MB,
+    _ARRAYS_MEMBER: 64 * _MB,
+}
+"""Largest unpacked size of each member of a model file, in bytes.
+
+The members of the archives inside ``model.skops`` and ``arrays.npz`` may not
+together exceed the limit of the member that holds them."""
+MAX_COMPRESSION_RATIO = 200
+"""Largest ratio of unpacked to packed size of a member over 1 MB (deflate
+reaches about 1,000 on zeros; blurkit's files stay under 20)."""
+_RATIO_FLOOR = 1 * _MB
+# Members of an inner archive (skops writes one per array), and the bytes
+# per member allowed in a central directory, which zipfile parses whole.
+_MAX_INNER_MEMBERS = 20_000
+_MAX_DIRECTORY_ENTRY = 512
+_READ_STEP = 1 * _MB
+# What skops writes (schema.json, then one file per array, sparse matrix or
+# bytes object, named by an id or a uuid), and what numpy.savez writes.
+_SKOPS_NAME = re.compile(r"[A-Za-z0-9_-]+\.(?:json|npy|npz|bin)")
+_NPY_NAME = re.compile(r"[A-Za-z0-9_-]+\.npy")
+# End of central directory record: signature, 4 counts, size, offset, comment.
+_END_RECORD = struct.Struct("<4s4H2LH")
 
 
 TRUSTED_TYPES = (
@@ -265,12 +311,173 @@ class _ArrayStore(dict):
         return buffer.getvalue()
 
 
-def _read_npz(data: bytes, names=None) -> dict[str, np.ndarray]:
-    """Arrays of an ``.npz`` (only ``names`` when given), without pickles."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-        return {
-            name: stored[name] for name in (stored.files if names is None else names)
+# --------------------------------------------------------------------------- #
+# Reading archives within limits
+# --------------------------------------------------------------------------- #
+
+
+def _check_directory(tail: bytes, damaged: str) -> None:
+    """Refuse a zip whose central directory is too large to parse cheaply.
+
+    ``zipfile`` builds one object per member as it opens an archive, before
+    any of them can be looked at: a directory of millions of tiny entries
+    would cost gigabytes. Its size is read from the end record first
+    (``tail``, the archive's last 64 KB); a ZIP64 directory, which blurkit
+    never writes, is refused with it.
+    """
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _END_RECORD.size:
+        raise zipfile.BadZipFile("File is not a zip file")
+    entries, size = _END_RECORD.unpack_from(tail, at)[4:6]
+    if entries > _MAX_INNER_MEMBERS or size > _MAX_INNER_MEMBERS * _MAX_DIRECTORY_ENTRY:
+        raise BlurkitInputError(
+            f"{damaged}: {entries} members in a {size}-byte directory; expected "
+            f"at most {_MAX_INNER_MEMBERS}"
+        )
+
+
+def _checked_members(
+    archive: zipfile.ZipFile, damaged: str, *, allowed, expected: str, limit
+) -> list[zipfile.ZipInfo]:
+    """The members of ``archive``, once each is known to be safe to read.
+
+    ``allowed(name)`` says whether a member name is ``expected`` (which
+    the message for an unexpected one states), ``limit(name)``
+    its largest unpacked size; ``limit(None)`` is the cap on all members
+    together. Declared sizes only: :func:`_read_member` holds the archive to
+    them.
+    """
+    infos = archive.infolist()
+    if len(infos) > _MAX_INNER_MEMBERS:
+        raise BlurkitInputError(
+            f"{damaged}: {len(infos)} members; expected at most {_MAX_INNER_MEMBERS}"
+        )
+    seen, total = set(), 0
+    for info in infos:
+        name, size = info.filename, info.file_size
+        if not allowed(name):
+            raise BlurkitInputError(
+                f"{damaged}: unexpected member {name!r}; expected only {expected}"
+            )
+        if name in seen:
+            raise BlurkitInputError(f"{damaged}: member {name!r} appears twice")
+        seen.add(name)
+        if size > limit(name):
+            raise BlurkitInputError(
+                f"{damaged}: {name} unpacks to {size} bytes; expected at most "
+                f"{limit(name)}"
+            )
+        total += size
+        if total > limit(None):
+            raise BlurkitInputError(
+                f"{damaged}: its members unpack to more than {limit(None)} bytes"
+            )
+        if size > _RATIO_FLOOR and size > MAX_COMPRESSION_RATIO * info.compress_size:
+            raise BlurkitInputError(
+                f"{damaged}: {name} unpacks {size} bytes from "
+                f"{info.compress_size} (a zip bomb?); expected a ratio of at most "
+                f"{MAX_COMPRESSION_RATIO}"
+            )
+    return infos
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, in bounded steps: never more than its declared size.
+
+    ``archive.read`` inflates a whole compressed stream at once before
+    cutting it to the declared size, so a member that lies about its size
+    could still take gigabytes; step by step, ``zipfile`` stops at the
+    declared size, and checks the CRC.
+    """
+    chunks = []
+    with archive.open(info) as stream:
+        while chunk := stream.read(_READ_STEP):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _open_inner(data: bytes, damaged: str) -> zipfile.ZipFile:
+    _check_directory(data[-(1 << 16) - _END_RECORD.size :], damaged)
+    return zipfile.ZipFile(io.BytesIO(data))
+
+
+def _rebuild_skops(data: bytes, damaged: str) -> bytes:
+    """``model.skops`` rebuilt from its members, each checked and read in steps.
+
+    skops reads its members whole (see :func:`_read_member`): it is given a
+    copy holding exactly the checked bytes, stored uncompressed.
+    """
+    damaged = f"{damaged} ({_MODEL_MEMBER})"
+    limit = MAX_MEMBER_BYTES[_MODEL_MEMBER]
+    rebuilt = io.BytesIO()
+    with (
+        _open_inner(data, damaged) as inner,
+        zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_STORED) as out,
+    ):
+        members = _checked_members(
+            inner,
+            damaged,
+            allowed=_SKOPS_NAME.fullmatch,
+            expected="schema.json and .npy, .npz or .bin files",
+            limit=lambda _: limit,
+        )
+        for info in members:
+            out.writestr(info.filename, _read_member(inner, info))
+    return rebuilt.getvalue()
+
+
+def _read_npy(data: bytes) -> np.ndarray:
+    """One ``.npy`` array, without pickles, once its header agrees with its data.
+
+    A header may declare any shape: numpy would reserve it before finding the
+    data short.
+    """
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise ValueError(f".npy format version {version}; expected 1.0 or 2.0")
+    if dtype.hasobject:
+        raise ValueError("an array of Python objects; expected numbers")
+    expected = math.prod(shape) * dtype.itemsize
+    if expected != len(data) - stream.tell():
+        raise ValueError(
+            f"{len(data) - stream.tell()} bytes of data for shape {shape} of "
+            f"{dtype}; expected {expected}"
+        )
+    stream.seek(0)
+    return np.lib.format.read_array(stream, allow_pickle=False)
+
+
+def _read_npz(data: bytes, damaged: str, names=None) -> dict[str, np.ndarray]:
+    """Arrays of an ``.npz`` (only ``names`` when given), checked, without pickles.
+
+    Raises BlurkitInputError for an archive beyond the limits, KeyError for
+    a missing array and ValueError (or zipfile's errors) for a damaged one.
+    """
+    damaged = f"{damaged} ({_ARRAYS_MEMBER})"
+    limit = MAX_MEMBER_BYTES[_ARRAYS_MEMBER]
+    with _open_inner(data, damaged) as npz:
+        members = {
+            info.filename[: -len(".npy")]: info
+            for info in _checked_members(
+                npz,
+                damaged,
+                allowed=_NPY_NAME.fullmatch,
+                expected=".npy files",
+                limit=lambda _: limit,
+            )
         }
+        arrays = {}
+        for name in members if names is None else names:
+            try:
+                arrays[name] = _read_npy(_read_member(npz, members[name]))
+            except ValueError as exc:
+                raise ValueError(f"{name}.npy: {exc}") from exc
+        return arrays
 
 
 def _check_trusted(untrusted: list[str], *, what: str, error=BlurkitInputError):
@@ -352,17 +559,23 @@ def _load_pickle(path: Path) -> tuple[Any, dict]:
 def _read_archive(
     path: Path, members: dict[str, bool]
 ) -> tuple[dict, dict[str, bytes | None]]:
-    """Header and the bytes of some members of a model file.
+    """Header and the bytes of some members of a model file, within limits.
 
     ``members`` maps each member to read to whether it is required. Only
-    those are read. A missing member that is not required is None; any other
-    problem is a BlurkitInputError.
+    those are read, each in bounded steps after its declared size and
+    compression ratio are checked (see :data:`MAX_MEMBER_BYTES`). A missing
+    member that is not required is None; any other problem, an unexpected
+    member name included, is a BlurkitInputError.
     """
     not_ours = (
         f"{path}: not a blurkit model file; expected a file written by "
         "`blurkit train` or blurkit.save_model"
     )
+    damaged = f"{path}: damaged blurkit model file"
     try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - (1 << 16) - _END_RECORD.size))
+            _check_directory(f.read(), damaged)
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if _HEADER_MEMBER not in names:
@@ -374,7 +587,21 @@ def _read_archive(
                 raise BlurkitInputError(
                     f"{not_ours} (a zip archive without {_HEADER_MEMBER})"
                 )
-            header = json.loads(archive.read(_HEADER_MEMBER).decode("utf-8"))
+            infos = {
+                info.filename: info
+                for info in _checked_members(
+                    archive,
+                    damaged,
+                    allowed=MAX_MEMBER_BYTES.__contains__,
+                    expected=", ".join(MAX_MEMBER_BYTES),
+                    limit=lambda name: MAX_MEMBER_BYTES.get(
+                        name, sum(MAX_MEMBER_BYTES.values())
+                    ),
+                )
+            }
+            header = json.loads(
+                _read_member(archive, infos[_HEADER_MEMBER]).decode("utf-8")
+            )
             if not isinstance(header, dict) or header.get("format") != _FORMAT:
                 raise BlurkitInputError(
                     f"{not_ours} ({_HEADER_MEMBER} does not say format {_FORMAT!r})"
@@ -382,21 +609,26 @@ def _read_archive(
             _check_format_version(path, header)
             data = {}
             for member, required in members.items():
-                if member in names:
-                    data[member] = archive.read(member)
+                if member in infos:
+                    data[member] = _read_member(archive, infos[member])
                 elif required:
-                    raise BlurkitInputError(
-                        f"{path}: damaged blurkit model file: {member} is missing"
-                    )
+                    raise BlurkitInputError(f"{damaged}: {member} is missing")
                 else:
                     data[member] = None
     except BlurkitInputError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        # ValueError includes JSON and UTF-8 decoding errors.
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        EOFError,
+        RuntimeError,
+    ) as exc:
+        # ValueError includes JSON and UTF-8 decoding errors; RuntimeError an
+        # encrypted member, an unknown compression method (NotImplementedError)
+        # and a JSON nested too deep (RecursionError).
         raise BlurkitInputError(
-            f"{path}: damaged blurkit model file ({type(exc).__name__}: "
-            f"{one_line(exc)})"
+            f"{damaged} ({type(exc).__name__}: {one_line(exc)})"
         ) from exc
     except OSError as exc:
         raise BlurkitInputError(f"{path}: cannot read ({one_line(exc)})") from exc
@@ -458,8 +690,6 @@ def load_model(
     --------
     TRUSTED_TYPES : the types, beyond scikit-learn's, that a file may hold.
     """
-    import skops.io as sio
-
     path = Path(path)
     if not path.exists():
         raise BlurkitInputError(f"{path}: no such file; expected a blurkit model file")
@@ -492,7 +722,25 @@ def load_model(
             "`blurkit train` or blurkit.save_model"
         )
     header, members = _read_archive(path, {_MODEL_MEMBER: True, _ARRAYS_MEMBER: False})
-    data = members[_MODEL_MEMBER]
+    damaged = f"{path}: damaged blurkit model file"
+    # Every archive is checked before skops is imported (and with it
+    # scikit-learn and torch: 300 MB).
+    try:
+        data = _rebuild_skops(members[_MODEL_MEMBER], damaged)
+        arrays = (
+            {}
+            if members[_ARRAYS_MEMBER] is None
+            else _read_npz(members[_ARRAYS_MEMBER], damaged)
+        )
+    except BlurkitInputError:
+        raise
+    except (zipfile.BadZipFile, ValueError, EOFError, RuntimeError) as exc:
+        raise BlurkitInputError(
+            f"{damaged} ({type(exc).__name__}: {one_line(exc)})"
+        ) from exc
+    del members
+    import skops.io as sio
+
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:
@@ -503,11 +751,6 @@ def load_model(
     _check_trusted(untrusted, what=f"{path}: refusing to load")
     try:
         stored = sio.loads(data, trusted=list(TRUSTED_TYPES))
-        arrays = (
-            {}
-            if members[_ARRAYS_MEMBER] is None
-            else _read_npz(members[_ARRAYS_MEMBER])
-        )
         model = stand_ins_to_nets(stored["model"], arrays)
         training_summary = stored.get("training_summary")
     except Exception as exc:
@@ -568,14 +811,19 @@ def load_predictor(path: str | os.PathLike):
         if data is None:
             raise KeyError(f"{_ARRAYS_MEMBER} is missing")
         keys = spec["arrays"]
-        stored = _read_npz(data, sorted(set(keys.values())))
+        stored = _read_npz(
+            data, f"{path}: damaged blurkit model file", sorted(set(keys.values()))
+        )
         return make_predictor(spec, {name: stored[key] for name, key in keys.items()})
+    except BlurkitInputError:
+        raise
     except (
         KeyError,
         TypeError,
         ValueError,
         EOFError,
         OSError,
+        RuntimeError,
         zipfile.BadZipFile,
     ) as exc:
         raise BlurkitInputError(

@@ -2,7 +2,11 @@
 
 import io
 import json
+import struct
+import subprocess
+import sys
 import zipfile
+import zlib
 
 import joblib
 import numpy as np
@@ -525,3 +529,256 @@ def test_a_skops_payload_cannot_smuggle_a_pickle(tmp_path):
     model, _ = load_model(path)
     # The bytes stay bytes: nothing unpickles them.
     assert isinstance(model["weights"], bytes) and CALLS == []
+
+
+# --------------------------------------------------------------------------- #
+# Hostile archives: zip bombs, lying sizes, unexpected names
+# --------------------------------------------------------------------------- #
+
+GB = 1 << 30
+
+
+def _deflated_zeros(mib):
+    """A raw deflate stream of ``mib`` MiB of zeros, as a list of chunks.
+
+    A full flush resets the compressor, so every MiB compresses to the same
+    block: a 2 GB bomb costs 2 MB and no time to make.
+    """
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(bytes(1 << 20)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return [block] * mib + [compressor.flush()]
+
+
+def _raw_zip(members):
+    """A zip archive written by hand, from ``(name, chunks, size, crc)``.
+
+    ``chunks`` is a raw deflate stream; ``size`` and ``crc`` are what the
+    headers declare, true or not (zipfile cannot write a lying member).
+    """
+    out = io.BytesIO()
+    directory = []
+    for name, chunks, size, crc in members:
+        offset, raw = out.tell(), name.encode()
+        packed = sum(map(len, chunks))
+        fields = (8, 0, 0x21, crc, packed, size, len(raw), 0)  # deflate, 1980-01-01
+        out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, *fields) + raw)
+        out.writelines(chunks)
+        directory.append(
+            struct.pack(
+                "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, *fields, 0, 0, 0, 0, offset
+            )
+            + raw
+        )
+    start, listing = out.tell(), b"".join(directory)
+    n = len(members)
+    out.write(listing)
+    out.write(
+        struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, n, n, len(listing), start, 0)
+    )
+    return out.getvalue()
+
+
+def _honest(name, data, level=9):
+    """A member of ``_raw_zip`` that tells the truth."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return (
+        name,
+        [compressor.compress(data) + compressor.flush()],
+        len(data),
+        zlib.crc32(data),
+    )
+
+
+def _bomb(name, mib, declared=None):
+    """``mib`` MiB of zeros, declared as such, or as ``declared`` bytes (a lie)."""
+    if declared is None:
+        return name, _deflated_zeros(mib), mib << 20, 0
+    return name, _deflated_zeros(mib), declared, zlib.crc32(bytes(declared))
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _model_file(path, *members, predictor=True):
+    """A model file whose header and skops part are sound, plus ``members``."""
+    header = _header(predictor={"kind": "features", "arrays": {"w": "a"}})
+    sound = [_honest(HEADER, header.encode()), _honest(MODEL, sio.dumps({"model": 1}))]
+    names = {member[0] for member in members}
+    path.write_bytes(_raw_zip([m for m in sound if m[0] not in names] + list(members)))
+    return path
+
+
+def _npz(*members):
+    return _raw_zip(list(members))
+
+
+# Each is refused, by load_model and load_predictor, before it costs memory.
+HOSTILE = {
+    "2 GB header": lambda p: _model_file(p, _bomb(HEADER, 2048)),
+    "header lying about its 2 GB": lambda p: _model_file(p, _bomb(HEADER, 2048, 300)),
+    "2 GB model.skops": lambda p: _model_file(p, _bomb(MODEL, 2048)),
+    "model.skops at 1000:1": lambda p: _model_file(p, _bomb(MODEL, 60)),
+    "2 GB arrays.npz": lambda p: _model_file(p, _bomb(ARRAYS, 2048)),
+    "arrays.npz lying about its 2 GB": lambda p: _model_file(
+        p, _bomb(ARRAYS, 2048, 1000)
+    ),
+    "2 GB array in arrays.npz": lambda p: _model_file(
+        p, _honest(ARRAYS, _npz(_bomb("a.npy", 2048)), 0)
+    ),
+    "array lying about its 2 GB": lambda p: _model_file(
+        p, _honest(ARRAYS, _npz(_bomb("a.npy", 2048, 500)), 0)
+    ),
+    "array header claiming 8 TB": lambda p: _model_file(
+        p, _honest(ARRAYS, _npz(_honest("a.npy", _npy_claiming((10**12,)))))
+    ),
+    "2 GB schema in model.skops": lambda p: _model_file(
+        p, _honest(MODEL, _raw_zip([_bomb("schema.json", 2048)]), 0)
+    ),
+    "100 MB of 1 MB arrays in model.skops": lambda p: _model_file(
+        p, _honest(MODEL, _raw_zip([_bomb(f"{i}.npy", 1) for i in range(100)]))
+    ),
+}
+# Refused by load_predictor at once, and by load_model only by skops, on a
+# copy holding the 100 bytes it declares.
+LYING_SCHEMA = {
+    "schema lying about its 2 GB": lambda p: _model_file(
+        p, _honest(MODEL, _raw_zip([_bomb("schema.json", 2048, 100)]), 0)
+    ),
+}
+
+_LOAD_HOSTILE = """
+import json, resource, sys
+from blurkit.exceptions import BlurkitInputError
+from blurkit.io import load_model, load_predictor
+
+def peak_mb():
+    # VmHWM: ru_maxrss would start from the parent's peak (Linux keeps it
+    # across fork and exec).
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def refusal(load, path):
+    try:
+        load(path)
+    except BlurkitInputError as exc:
+        return str(exc)
+    return "loaded"
+
+hostile, lying = json.loads(sys.argv[1])
+messages = [refusal(load, p) for p in hostile for load in (load_model, load_predictor)]
+messages += [refusal(load_predictor, p) for p in lying]
+before_skops = peak_mb()
+import skops.io
+baseline = peak_mb()
+messages += [refusal(load_model, p) for p in lying]
+print(json.dumps([messages, before_skops, peak_mb() - baseline]))
+"""
+
+
+def _npy_claiming(shape):
+    """A .npy file whose header claims ``shape`` of float64, with 8 bytes of data."""
+    buffer = io.BytesIO()
+    header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + bytes(8)
+
+
+def test_hostile_model_files_are_refused_within_300_mb(tmp_path):
+    paths = {}
+    for kind, make in {**HOSTILE, **LYING_SCHEMA}.items():
+        paths[kind] = make(tmp_path / f"{len(paths)}.blurkit")
+        assert paths[kind].stat().st_size < 4 << 20  # the test stays small
+    hostile = [str(paths[kind]) for kind in HOSTILE]
+    lying = [str(paths[kind]) for kind in LYING_SCHEMA]
+    # In a child process: its peak memory is its own, and a regression
+    # costs the child, not the test run.
+    child = subprocess.run(
+        [sys.executable, "-c", _LOAD_HOSTILE, json.dumps([hostile, lying])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    messages, peak_mb, growth_in_skops_mb = json.loads(child.stdout)
+    expected = [p for p in hostile for _ in range(2)] + lying + lying
+    assert len(messages) == len(expected)
+    for path, message in zip(expected, messages, strict=True):
+        assert message.startswith(f"{path}: damaged blurkit model file"), message
+        assert "\n" not in message
+    assert peak_mb < 300, peak_mb
+    # skops alone takes 300 MB to import (it imports torch); the file adds
+    # nothing to it.
+    assert growth_in_skops_mb < 50, growth_in_skops_mb
+
+
+def test_bombs_are_refused_before_being_read(tmp_path):
+    # The messages say why; and for the honest bombs, no byte was inflated.
+    messages = {}
+    for kind in ("2 GB header", "model.skops at 1000:1", "2 GB array in arrays.npz"):
+        path = HOSTILE[kind](tmp_path / "model.blurkit")
+        with pytest.raises(BlurkitInputError) as exc_info:
+            load_predictor(path)
+        messages[kind] = one_line(exc_info, path)
+    assert (
+        "unpacks to 2147483648 bytes; expected at most 1048576"
+        in messages["2 GB header"]
+    )
+    assert "(a zip bomb?)" in messages["model.skops at 1000:1"]
+    assert (
+        "(arrays.npz): a.npy unpacks to 2147483648 bytes"
+        in messages["2 GB array in arrays.npz"]
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["../model.skops", "/etc/passwd", "extra.txt", "model.skops/x", HEADER]
+)
+def test_unexpected_member_names_are_refused_as_damaged(tmp_path, name):
+    path = tmp_path / "model.blurkit"
+    # HEADER again: a second member of the same name.
+    _model_file(path, _honest(ARRAYS, _npz(_honest("a.npy", _npy(np.ones(2))))))
+    data = path.read_bytes()
+    members = [_honest(n, d) for n, d in _members(data)] + [_honest(name, b"{}")]
+    path.write_bytes(_raw_zip(members))
+    for load in (load_model, load_predictor):
+        with pytest.raises(BlurkitInputError) as exc_info:
+            load(path)
+        message = one_line(exc_info, path, "damaged blurkit model file", name)
+        assert "unexpected member" in message or "appears twice" in message
+
+
+@pytest.mark.parametrize(
+    "where, name", [(MODEL, "../schema.json"), (MODEL, "sub/x.npy"), (ARRAYS, "x.txt")]
+)
+def test_unexpected_names_inside_the_inner_archives(tmp_path, where, name):
+    path = tmp_path / "model.blurkit"
+    inner = {MODEL: sio.dumps({"model": 1}), ARRAYS: _npz(_honest("a.npy", _npy(1.0)))}
+    members = [_honest(n, d) for n, d in _members(inner[where])] + [_honest(name, b"")]
+    _model_file(path, _honest(where, _raw_zip(members)))
+    with pytest.raises(BlurkitInputError) as exc_info:
+        (load_model if where == MODEL else load_predictor)(path)
+    one_line(exc_info, path, f"({where}): unexpected member {name!r}")
+
+
+def test_hostile_array_headers_name_the_array(tmp_path):
+    path = _model_file(
+        tmp_path / "model.blurkit",
+        _honest(ARRAYS, _npz(_honest("a.npy", _npy_claiming((10**12,))))),
+    )
+    with pytest.raises(BlurkitInputError) as exc_info:
+        load_predictor(path)
+    one_line(exc_info, path, "a.npy: 8 bytes of data for shape (1000000000000,)")
+
+
+def _members(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [(name, archive.read(name)) for name in archive.namelist()]
