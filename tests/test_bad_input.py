@@ -467,17 +467,20 @@ def test_subjects_tsv_problems_cli(tmp_path, problem, command, model_file, capsy
 # --------------------------------------------------------------------------- #
 
 
-def _large_image(sharp):
-    # The demo slice repeated on a 4096x4096 canvas: large, still a brain.
-    tiles = np.tile(sharp, (4096 // sharp.shape[0] + 1, 4096 // sharp.shape[1] + 1))
-    return np.ascontiguousarray(tiles[:4096, :4096])
+def _large_image(sharp, size=4096):
+    # The demo slice repeated on a size x size canvas: large, still a brain.
+    tiles = np.tile(sharp, (size // sharp.shape[0] + 1, size // sharp.shape[1] + 1))
+    return np.ascontiguousarray(tiles[:size, :size])
 
 
 def test_constant_and_large_images_get_finite_predictions_python(
     detector, sharp_and_blurred
 ):
     sharp, _ = sharp_and_blurred
-    images = [np.zeros((121, 121)), np.ones((64, 64)), _large_image(sharp)]
+    # 2048x2048 here, where the whole model holds its features in memory
+    # (600 MB at 4096x4096); the command line below predicts a 4096x4096 one,
+    # with the same model and --sigma.
+    images = [np.zeros((121, 121)), np.ones((64, 64)), _large_image(sharp, 2048)]
     proba = detector.predict_proba(images)
     sigma = detector.predict_sigma(images)
     assert np.isfinite(proba).all() and np.isfinite(sigma).all()
