@@ -80,8 +80,11 @@ def _report_details(args, model, info):
     inputs = [str(path) for path in args.inputs]
     if len(inputs) > 3:
         inputs = [*inputs[:3], f"and {len(inputs) - 3} more"]
-    model_file = {"Model file": str(args.model)} if args.model else {}
-    return {**model_file, "Inputs": ", ".join(inputs), **model_details(model, info)}
+    return {
+        "Model file": str(args.model or "built-in (demo set)"),
+        "Inputs": ", ".join(inputs),
+        **model_details(model, info),
+    }
 
 
 def _evaluate(args):

@@ -154,3 +154,14 @@ def test_report_needs_a_blur_estimate(tmp_path, capsys):
     assert main([*args, "--report", str(qc)]) == 1
     assert "no blur-sigma estimate" in capsys.readouterr().err
     assert not out.exists() and not qc.exists()
+
+
+def test_report_with_the_built_in_model(tmp_path):
+    out, qc = tmp_path / "out.tsv", tmp_path / "qc.html"
+    assert (
+        main(["predict", str(VALIDATION), "-o", str(out), "-q", "--report", str(qc)])
+        == 0
+    )
+    page = qc.read_text(encoding="utf-8")
+    assert "built-in (demo set)" in page
+    assert len(_rows(page)) == 16
