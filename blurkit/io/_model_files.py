@@ -66,6 +66,7 @@ import numpy as np
 
 from ..exceptions import BlurkitInputError, one_line
 from ._atomic import atomic_path
+from ._builtin import builtin_model_path
 from ._nets import nets_to_stand_ins, stand_ins_to_nets
 
 __all__ = ["TRUSTED_TYPES", "load_model", "load_predictor", "save_model"]
@@ -657,14 +658,16 @@ def _check_format_version(path: Path, header: dict) -> None:
 
 
 def load_model(
-    path: str | os.PathLike, *, trust_pickle: bool = False
+    path: str | os.PathLike | None = None, *, trust_pickle: bool = False
 ) -> tuple[Any, dict]:
     """Load a model saved by :func:`save_model`, running no code from the file.
 
     Parameters
     ----------
-    path : str or path-like
-        A model file written by :func:`save_model` or ``blurkit train``.
+    path : str, path-like or None, default=None
+        A model file written by :func:`save_model` or ``blurkit train``;
+        None loads the built-in model, trained on the demo set (see
+        :func:`blurkit.io.builtin_model_path`).
     trust_pickle : bool, default=False
         Also load a model of format 1 (a joblib pickle, written by blurkit
         0.1.0). **Loading a pickle runs code chosen by whoever wrote the
@@ -690,7 +693,7 @@ def load_model(
     --------
     TRUSTED_TYPES : the types, beyond scikit-learn's, that a file may hold.
     """
-    path = Path(path)
+    path = builtin_model_path() if path is None else Path(path)
     if not path.exists():
         raise BlurkitInputError(f"{path}: no such file; expected a blurkit model file")
     if not path.is_file():
@@ -766,7 +769,7 @@ def load_model(
     return model, info
 
 
-def load_predictor(path: str | os.PathLike):
+def load_predictor(path: str | os.PathLike | None = None):
     """The lightweight predictor stored in a model file, or None.
 
     Reads the header and the predictor's arrays only: neither scikit-learn nor
@@ -777,8 +780,9 @@ def load_predictor(path: str | os.PathLike):
 
     Parameters
     ----------
-    path : str or path-like
-        A model file written by :func:`save_model` or ``blurkit train``.
+    path : str, path-like or None, default=None
+        A model file written by :func:`save_model` or ``blurkit train``;
+        None reads the built-in model's.
 
     Returns
     -------
@@ -795,7 +799,7 @@ def load_predictor(path: str | os.PathLike):
     """
     from ..models import make_predictor
 
-    path = Path(path)
+    path = builtin_model_path() if path is None else Path(path)
     try:
         if not path.is_file() or not zipfile.is_zipfile(path):
             return None
