@@ -4,6 +4,11 @@ Thin: each command parses its arguments and calls :mod:`blurkit.workflow`,
 :mod:`blurkit.io` or :mod:`blurkit.report`. May import anything below it.
 """
 
-from ._commands import main, run
+# Before anything imports numpy: native thread pools and the allocator.
+from .._process import configure_command_process
+
+configure_command_process()
+
+from ._commands import main, run  # noqa: E402
 
 __all__ = ["main", "run"]

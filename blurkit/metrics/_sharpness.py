@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_image, as_image_stack
+from .._validation import as_image, as_image_stack, from_uint8
 from ._spatial import _noise_std
 from ._spectral import _band_power_profile
 
@@ -64,7 +64,11 @@ def _unit_float32(stack: np.ndarray) -> np.ndarray:
     a power of two, which is exact, so that float32 holds it and its powers
     without overflow or loss, whatever magnitude `check_magnitude` accepted.
     Images already in that range (all images read from files) are kept.
+    8-bit grey levels (uint8) become ``level / 255``, as
+    :func:`~blurkit._validation.from_uint8` makes them.
     """
+    if stack.dtype == np.uint8:
+        return from_uint8(stack)
     n = len(stack)
     flat = stack.reshape(n, -1)
     peak = np.maximum(flat.max(axis=1), -flat.min(axis=1)).astype(np.float64)
@@ -79,7 +83,15 @@ def _unit_float32(stack: np.ndarray) -> np.ndarray:
 def sharpness_features_stack(
     stack, band_edges=SHARPNESS_BAND_EDGES, n_orientations=4, subtract_noise=True
 ) -> np.ndarray:
-    """`sharpness_features` of each image of a stack: shape (n, n_features)."""
+    """`sharpness_features` of each image of a stack: shape (n, n_features).
+
+    A uint8 stack is read as 8-bit grey levels, ``level / 255`` (as blurkit
+    reads 8-bit images), converted a block at a time rather than as a whole.
+    """
+    stack = np.asarray(stack)
+    if stack.dtype == np.uint8 and stack.ndim == 3 and 0 not in stack.shape[1:]:
+        # Grey levels are finite and bounded: nothing to check.
+        return _sharpness_features(stack, band_edges, n_orientations, subtract_noise)
     return _sharpness_features(
         as_image_stack(stack), band_edges, n_orientations, subtract_noise
     )
@@ -104,7 +116,7 @@ def _sharpness_features(
 def _sharpness_block(stack, band_edges, n_orientations, subtract_noise):
     # A contiguous float32 block first (no copy when it already is one), then
     # the crop, a view: reductions then sum in the same order whatever the
-    # input's dtype and layout.
+    # input's dtype and layout (8-bit grey levels included).
     stack = _fft_friendly_crop(_unit_float32(stack))
     n_orientations = int(n_orientations)
     noise = _noise_std(stack, step=3) ** 2

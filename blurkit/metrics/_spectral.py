@@ -23,8 +23,32 @@ __all__ = [
 
 _EPS = 1e-12
 
+# Grids and windows of images up to this many pixels are cached per shape
+# (a few MB each); those of larger images are recomputed, not kept, so that
+# a folder of large images of many sizes does not fill the memory.
+_CACHED_PIXELS = 1024 * 1024
 
-@functools.lru_cache(maxsize=16)
+# Above this many pixels, an image is processed with bounded temporaries:
+# its window applied by rows and columns, its band powers summed by
+# `numpy.bincount` over a small table of cell indices, rather than with a
+# full-size window and a dense (frequencies x cells) weight matrix.
+_LARGE_PIXELS = 512 * 512
+
+
+def _cached_for_small_shapes(function):
+    """``functools.lru_cache`` for shapes of at most `_CACHED_PIXELS`."""
+    cached = functools.lru_cache(maxsize=16)(function)
+
+    @functools.wraps(function)
+    def wrapper(h, w, *args):
+        if h * w <= _CACHED_PIXELS:
+            return cached(h, w, *args)
+        return function(h, w, *args)
+
+    return wrapper
+
+
+@_cached_for_small_shapes
 def _spectral_grid(h: int, w: int):
     """Radial frequency, orientation and multiplicity of an rfft2 grid.
 
@@ -47,7 +71,7 @@ def _spectral_grid(h: int, w: int):
     return radius, angle, multiplicity
 
 
-@functools.lru_cache(maxsize=16)
+@_cached_for_small_shapes
 def _hann_window(h: int, w: int, dtype) -> tuple[np.ndarray, float]:
     """Separable Hann window of an image shape, and the sum of its squares."""
     window = np.outer(np.hanning(h + 2)[1:-1], np.hanning(w + 2)[1:-1])
@@ -55,6 +79,17 @@ def _hann_window(h: int, w: int, dtype) -> tuple[np.ndarray, float]:
     window = window.astype(dtype)
     window.flags.writeable = False
     return window, energy
+
+
+def _hann_factors(h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarray, float]:
+    """The row and column factors of `_hann_window`, and its energy.
+
+    For large images: applied one after the other, they need no array of
+    the image's size.
+    """
+    rows, columns = np.hanning(h + 2)[1:-1], np.hanning(w + 2)[1:-1]
+    energy = float(np.sum(rows**2) * np.sum(columns**2))
+    return rows.astype(dtype)[:, np.newaxis], columns.astype(dtype), energy
 
 
 def power_spectrum_stack(stack) -> np.ndarray:
@@ -79,13 +114,22 @@ def _power_spectrum(stack: np.ndarray) -> np.ndarray:
 def _raw_power_spectrum(stack: np.ndarray) -> tuple[np.ndarray, float]:
     """Unnormalised `_power_spectrum`, and the window energy to divide by."""
     _, h, w = stack.shape
-    window, energy = _hann_window(h, w, stack.dtype)
     windowed = stack - stack.mean(axis=(1, 2), keepdims=True)
-    windowed *= window
+    if h * w <= _LARGE_PIXELS:
+        window, energy = _hann_window(h, w, stack.dtype)
+        windowed *= window
+    else:
+        rows, columns, energy = _hann_factors(h, w, stack.dtype)
+        windowed *= rows
+        windowed *= columns
     # scipy's FFT is numpy's pocketfft, with a single-precision path.
     spectrum = fft.rfft2(windowed, axes=(1, 2), overwrite_x=True)
-    power = np.square(spectrum.real)
-    power += np.square(spectrum.imag)
+    del windowed
+    # The squares in place, then their sums: the values of re**2 + im**2,
+    # with one temporary array fewer.
+    parts = spectrum.view(spectrum.real.dtype).reshape(*spectrum.shape, 2)
+    np.square(parts, out=parts)
+    power = np.add(parts[..., 0], parts[..., 1])
     return power, energy
 
 
@@ -150,35 +194,110 @@ def band_power_profile_stack(
     )
 
 
-@functools.lru_cache(maxsize=16)
-def _band_weights(h: int, w: int, band_edges: tuple, n_orientations: int):
-    """Averaging weights from an rfft2 grid to band and orientation cells.
-
-    Returns ``weights`` of shape (h * (w // 2 + 1), n_cells), such that
-    ``power.reshape(n, -1) @ weights`` holds the mean power of each cell over
-    the full spectrum (half-plane coefficients weighted by their
-    multiplicity), and ``counts``, the number of full-spectrum frequencies of
-    each cell (0 for a cell the grid misses). Cells are ordered band-major.
-    """
-    radius, angle, multiplicity = _spectral_grid(h, w)
-    edges = np.asarray(band_edges, dtype=np.float64)
+def _cells(radius, angle, edges: np.ndarray, n_orientations: int) -> np.ndarray:
+    """Band-major cell of each frequency; ``n_cells`` for those outside."""
     n_bands = len(edges) - 1
     band = np.digitize(radius, edges) - 1
     orientation = np.minimum(
         (angle / np.pi * n_orientations).astype(int), n_orientations - 1
     )
-    inside = ((band >= 0) & (band < n_bands)).ravel()
-    cell = (band * n_orientations + orientation).ravel()
-    n_cells = n_bands * n_orientations
+    inside = (band >= 0) & (band < n_bands)
+    return np.where(
+        inside, band * n_orientations + orientation, n_bands * n_orientations
+    )
+
+
+@_cached_for_small_shapes
+def _band_weights(h: int, w: int, band_edges: tuple, n_orientations: int, dtype):
+    """Averaging weights from an rfft2 grid to band and orientation cells.
+
+    Returns ``weights`` of shape (h * (w // 2 + 1), n_cells), in ``dtype``,
+    such that ``power.reshape(n, -1) @ weights`` holds the mean power of each
+    cell over the full spectrum (half-plane coefficients weighted by their
+    multiplicity), and ``counts``, the number of full-spectrum frequencies of
+    each cell (0 for a cell the grid misses). Cells are ordered band-major.
+    """
+    radius, angle, multiplicity = _spectral_grid(h, w)
+    edges = np.asarray(band_edges, dtype=np.float64)
+    n_cells = (len(edges) - 1) * n_orientations
+    cell = _cells(radius, angle, edges, n_orientations).ravel()
+    inside = cell < n_cells
     counts = np.bincount(cell[inside], multiplicity.ravel()[inside], minlength=n_cells)
     weights = np.zeros((radius.size, n_cells))
     rows = np.flatnonzero(inside)
     weights[rows, cell[inside]] = multiplicity.ravel()[inside] / np.maximum(
         counts[cell[inside]], 1.0
     )
+    weights = weights.astype(dtype, copy=False)
     weights.flags.writeable = False
     counts.flags.writeable = False
     return weights, counts
+
+
+# Rows of the frequency grid computed at a time for large images.
+_ROW_BLOCK = 256
+
+
+@functools.lru_cache(maxsize=2)
+def _band_cell_table(h: int, w: int, band_edges: tuple, n_orientations: int):
+    """`_band_weights` for large images: a cell index per frequency.
+
+    Returns ``cells`` of shape (h, w // 2 + 1), int16, holding each
+    half-plane coefficient's cell (``n_cells`` outside every band), and
+    ``counts`` as in `_band_weights`. Built a block of rows at a time, so
+    that no float array of the grid's size exists; two shapes are kept.
+    """
+    edges = np.asarray(band_edges, dtype=np.float64)
+    n_cells = (len(edges) - 1) * n_orientations
+    fy = np.fft.fftfreq(h)[:, np.newaxis]
+    fx = np.fft.rfftfreq(w)[np.newaxis, :]
+    cells = np.empty((h, len(fx[0])), dtype=np.int16)
+    for top in range(0, h, _ROW_BLOCK):
+        block = fy[top : top + _ROW_BLOCK]
+        radius = np.hypot(block, fx) / 0.5
+        angle = np.mod(np.arctan2(block, fx), np.pi)
+        cells[top : top + _ROW_BLOCK] = _cells(radius, angle, edges, n_orientations)
+    counts = np.zeros(n_cells + 1)
+    for top in range(0, h, _ROW_BLOCK):
+        counts += _multiplicity_sums(cells[top : top + _ROW_BLOCK], None, w, n_cells)
+    counts = counts[:n_cells]
+    cells.flags.writeable = False
+    counts.flags.writeable = False
+    return cells, counts
+
+
+def _multiplicity_sums(cells, values, w: int, n_cells: int) -> np.ndarray:
+    """Sum of ``values`` (1 when None) per cell, each weighted by multiplicity.
+
+    The first rfft2 column, and the last one when ``w`` is even, appear once
+    in the full spectrum; the others twice.
+    """
+    last = cells.shape[1] - 1 if w % 2 == 0 else cells.shape[1]
+    sums = 2 * np.bincount(
+        cells[:, 1:last].ravel(),
+        None if values is None else values[:, 1:last].ravel(),
+        minlength=n_cells + 1,
+    )
+    for column in {0, last} - {cells.shape[1]}:
+        sums += np.bincount(
+            cells[:, column],
+            None if values is None else values[:, column],
+            minlength=n_cells + 1,
+        )
+    return sums
+
+
+def _large_band_means(power: np.ndarray, w: int, band_edges, n_orientations: int):
+    """Mean power per cell of each image: `_band_weights`'s product, by sums."""
+    n, h = power.shape[:2]
+    cells, counts = _band_cell_table(h, w, band_edges, n_orientations)
+    n_cells = len(counts)
+    means = np.zeros((n, n_cells + 1))
+    for i in range(n):
+        for top in range(0, h, _ROW_BLOCK):
+            rows = slice(top, top + _ROW_BLOCK)
+            means[i] += _multiplicity_sums(cells[rows], power[i, rows], w, n_cells)
+    return means[:, :n_cells] / np.maximum(counts, 1.0), counts
 
 
 def _band_power_profile(
@@ -187,12 +306,13 @@ def _band_power_profile(
     """`band_power_profile_stack` of a stack already checked by `_as_stack`."""
     n, h, w = stack.shape
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
-    weights, counts = _band_weights(h, w, edges, int(n_orientations))
     power, energy = _raw_power_spectrum(stack)
-    # One matrix product for all images and cells, in the stack's precision.
-    means = (power.reshape(n, -1) @ weights.astype(power.dtype, copy=False)).astype(
-        np.float64
-    )
+    if h * w <= _LARGE_PIXELS:
+        weights, counts = _band_weights(h, w, edges, int(n_orientations), power.dtype)
+        # One matrix product for all images and cells, in the stack's precision.
+        means = (power.reshape(n, -1) @ weights).astype(np.float64)
+    else:
+        means, counts = _large_band_means(power, w, edges, int(n_orientations))
     means /= energy
     if noise_power is not None:
         means = means - np.asarray(noise_power, dtype=np.float64).reshape(-1, 1)

@@ -15,8 +15,9 @@ prediction needs, and the command line predicts with them:
 
 These predictors compute the features with the same function as
 :class:`~blurkit.SharpnessFeatures`
-(``blurkit.metrics.sharpness_features_stack``) and the network's output with
-the same function as ``BlurNetClassifier`` (``_blurnet.blurnet_predict_proba``);
+(``blurkit.metrics.sharpness_features_stack``, past its input checks) and
+the network's output with the same function as ``BlurNetClassifier``
+(``_blurnet.blurnet_predict_proba``);
 only the last steps (scaling, the linear score and its logistic) are written
 out again here, following scikit-learn's order of operations. Tests check
 that they give the full model's probabilities. Other models (the hybrid, your
@@ -31,8 +32,11 @@ import numpy as np
 from scipy.special import expit
 
 from .._geometry import PIXEL_SPACING_MM
-from .._validation import as_image_stack, check_image_size, group_by_shape
-from ..metrics import sharpness_features_stack
+from .._validation import as_image_stack, check_image_size, from_uint8, group_by_shape
+
+# The checked-input entry point of sharpness_features_stack: predict_proba
+# has validated the images already.
+from ..metrics._sharpness import _sharpness_features
 
 __all__ = ["FeaturesPredictor", "NetPredictor", "export_predictor", "make_predictor"]
 
@@ -40,20 +44,27 @@ __all__ = ["FeaturesPredictor", "NetPredictor", "export_predictor", "make_predic
 class _Predictor:
     """Shared input handling: images in, class probabilities out."""
 
+    #: `predict_proba` takes uint8 stacks as 8-bit grey levels, so that
+    #: streaming prediction need not convert whole chunks to float first.
+    reads_grey_levels = True
+
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities of ``classes_`` for each image.
 
         Parameters
         ----------
         X : ndarray of shape (n, H, W) or list of 2-D arrays
-            Images; a list may mix sizes.
+            Images; a list may mix sizes. A uint8 array holds 8-bit grey
+            levels, read as ``level / 255`` (as :func:`blurkit.read_image`
+            reads 8-bit files), converted a block at a time.
 
         Returns
         -------
         ndarray of shape (n, 2)
         """
         if isinstance(X, np.ndarray) and X.ndim == 3:
-            stack = as_image_stack(X)
+            # Validated once, here: grey levels need no check of their values.
+            stack = X if X.dtype == np.uint8 else as_image_stack(X)
             check_image_size(stack[:1])
             return self._proba(stack)
         images = [np.asarray(image) for image in X]
@@ -121,7 +132,7 @@ class FeaturesPredictor(_Predictor):
             raise ValueError(f"expected 2 classes; got {self.classes_.tolist()}")
 
     def _proba(self, stack):
-        X = sharpness_features_stack(
+        X = _sharpness_features(
             stack,
             self.features["band_edges"],
             self.features["n_orientations"],
@@ -191,7 +202,9 @@ class NetPredictor(_Predictor):
         from ._blurnet import blurnet_predict_proba
 
         return blurnet_predict_proba(
-            self.module, stack.astype(np.float32, copy=False), self.batch_size
+            self.module,
+            from_uint8(stack).astype(np.float32, copy=False),
+            self.batch_size,
         )
 
     def export(self):

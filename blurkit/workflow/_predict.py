@@ -35,7 +35,13 @@ from ..io import (
 )
 from ._progress import say
 
-__all__ = ["predict_chunk", "predict_files"]
+__all__ = ["CHUNK_PIXELS", "predict_chunk", "predict_files"]
+
+CHUNK_PIXELS = 2**22
+"""Pixels a task reads and predicts together, at most (one larger input alone).
+
+256 slices of 121x121 fit; a 4096x4096 image is predicted on its own.
+"""
 
 
 def predict_files(
@@ -80,7 +86,9 @@ def predict_files(
     pixel_spacing : float, default=None
         Pixel size in mm for ``Sigma_mm``; None uses the model's.
     batch_size : int, default=256
-        Inputs read and predicted per task; memory stays bounded by it.
+        Inputs per task. A task reads and predicts them in pieces of at
+        most `CHUNK_PIXELS` pixels (an input larger than that alone), so
+        memory stays bounded whatever the number and the size of the images.
     n_jobs : int, default=2
         Threads that read and predict chunks, when ``scheduler`` is None
         (``-1``: one per usable processor).
@@ -212,11 +220,21 @@ def predict_files(
     return skipped
 
 
-def predict_chunk(paths, *, model, sigma=False, slices=None, skip_errors=False):
+def predict_chunk(
+    paths,
+    *,
+    model,
+    sigma=False,
+    slices=None,
+    skip_errors=False,
+    max_pixels=CHUNK_PIXELS,
+):
     """Read and predict one chunk of inputs.
 
     The unit of work of :func:`predict_files`, in a thread or on a Dask
-    worker.
+    worker. The inputs are read and predicted in pieces of at most
+    ``max_pixels`` pixels (an input larger than that alone), so that the
+    memory a chunk takes is bounded by pixels, not by its number of inputs.
 
     Parameters
     ----------
@@ -230,6 +248,9 @@ def predict_chunk(paths, *, model, sigma=False, slices=None, skip_errors=False):
         Slices of each volume, as in :func:`predict_files`.
     skip_errors : bool, default=False
         Skip unreadable inputs instead of raising.
+    max_pixels : int, default=CHUNK_PIXELS
+        Pixels read and predicted together, at most (4 megapixels: 256
+        slices of 121x121).
 
     Returns
     -------
@@ -242,25 +263,48 @@ def predict_chunk(paths, *, model, sigma=False, slices=None, skip_errors=False):
     errors : list of (int, str)
         Position in ``paths`` and message of each input skipped.
     """
-    kept, stacks, errors = [], [], []
+    kept, errors, results = [], [], []
+    stacks, n_pixels = [], 0
     for i, path in enumerate(paths):
         try:
-            stacks.append(_read_slices(path, slices))
+            stack = _read_slices(path, slices)
         except BlurkitInputError as exc:
             if not skip_errors:
                 raise
             errors.append((i, str(exc)))
-        else:
-            kept.append(i)
+            continue
+        if stacks and n_pixels + stack.size > max_pixels:
+            results.append(_predict_stacks(stacks, model, sigma))
+            stacks, n_pixels = [], 0
+        kept.append(i)
+        stacks.append(stack)
+        n_pixels += stack.size
+    if stacks:
+        results.append(_predict_stacks(stacks, model, sigma))
+    del stacks
     kept = np.asarray(kept, dtype=np.int64)
-    if not stacks:
+    if not results:
         return kept, np.zeros(0), None if not sigma else np.zeros(0), errors
+    proba = np.concatenate([p for p, _ in results])
+    sigmas = np.concatenate([s for _, s in results]) if sigma else None
+    return kept, proba, sigmas, errors
+
+
+def _predict_stacks(stacks, model, sigma):
+    """Probability of being sharp (and sigma) of each input: means over slices."""
     counts = np.array([len(stack) for stack in stacks])
+    # Lightweight predictors take 8-bit grey levels as they are, and convert
+    # them a block at a time (see blurkit.models.FeaturesPredictor).
+    convert = (
+        (lambda levels: levels)
+        if getattr(model, "reads_grey_levels", False)
+        else from_uint8
+    )
     if len({(stack.shape[1:], stack.dtype) for stack in stacks}) == 1:
         # One stack, converted at once when it holds 8-bit grey levels.
-        images = from_uint8(np.concatenate(stacks))
+        images = convert(stacks[0] if len(stacks) == 1 else np.concatenate(stacks))
     else:
-        images = [from_uint8(image) for stack in stacks for image in stack]
+        images = [convert(image) for stack in stacks for image in stack]
     # Mean over each input's slices.
     bounds = np.concatenate([[0], np.cumsum(counts)[:-1]])
     sharp = list(np.asarray(model.classes_)).index(1)
@@ -268,7 +312,7 @@ def predict_chunk(paths, *, model, sigma=False, slices=None, skip_errors=False):
     sigmas = None
     if sigma:
         sigmas = np.add.reduceat(model.predict_sigma(images), bounds) / counts
-    return kept, proba, sigmas, errors
+    return proba, sigmas
 
 
 def _write_report(
