@@ -16,6 +16,17 @@ model saw), one row per case of the robustness contract:
   images.
 - extra checks (expected 0): photometric and geometric changes of the *real*
   blurred validation images must keep them blurred.
+- MRI acquisition (made in k-space, ``blurkit.degrade._acquisition``):
+  blurred (expected 0) are rigid motion during the acquisition, k-space
+  truncated 2x in both axes or in one and zero-filled, 2x and 3x thick
+  slices, Gibbs ringing (3x untapered truncation); not blur (the input's
+  label kept) are ghosting, k-space spikes, a bias field and Rician noise,
+  on sharp and on blurred images.
+
+Then a limit-of-detection table (and, with ``--plot``, a figure): the share
+of sharp validation images called blurred against the Gaussian sigma (0.25
+to 1.5 px) and against the k-space truncation factor (both axes, 1.25 to 3),
+for blurkit and the baseline.
 
 Each case is taken at the contract's boundary (the weakest blur, the
 strongest change) and across its range. Every random step is seeded, so two
@@ -34,7 +45,7 @@ likelihoods cross.
 Usage::
 
     python benchmarks/robustness.py [--data DIR] [--model MODEL_FILE]
-                                    [--out-md FILE]
+                                    [--out-md FILE] [--plot FILE]
 
 ``DIR`` defaults to ``../shared/data`` (the challenge data, next to the
 repository) when it exists, else to the demo set in ``data``.
@@ -194,7 +205,135 @@ def make_cases() -> list[Case]:
     }
     for name, func in extra.items():
         cases.append(Case(f"blurred + {name}", "extra", 0, 0, func))
+    for name, func in _acquisition_blurs().items():
+        cases.append(Case(name, "acquisition", 1, 0, func))
+    for name, func in _acquisition_keepers().items():
+        for source, label in ((1, "sharp"), (0, "blurred")):
+            cases.append(Case(f"{label} + {name}", "acquisition", source, None, func))
     return cases
+
+
+def _acquisition_blurs() -> dict[str, Callable]:
+    """Acquisition blurs at the contract's boundary; random ones drawn per image."""
+
+    def motion(image, rng):
+        params = dg.DEGRADATIONS["kspace_motion"].draw_params(rng)
+        return dg.kspace_motion(image, **params)
+
+    blurs = {"k-space motion (1-3 movements)": motion}
+    for axes, label in (((0, 1), "both axes"), ((0,), "rows"), ((1,), "columns")):
+        blurs[f"k-space truncated 2x, {label}"] = lambda image, rng, a=axes: (
+            dg.truncate_kspace(image, factor=2, axes=a)
+        )
+    blurs["k-space truncated 2x, both, Hann taper"] = lambda image, rng: (
+        dg.truncate_kspace(image, factor=2, taper=1.0)
+    )
+    for factor in (2, 3):
+        for axis in (0, 1):
+            blurs[f"thick slices {factor}x along axis {axis}"] = (
+                lambda image, rng, f=factor, a=axis: dg.thick_slices(
+                    image, factor=f, axis=a
+                )
+            )
+    blurs["Gibbs ringing 3x"] = lambda image, rng: dg.gibbs_ringing(image, factor=3)
+    return blurs
+
+
+def _acquisition_keepers() -> dict[str, Callable]:
+    """Label-keeping acquisition artifacts, parameters drawn per image."""
+
+    def drawn(name):
+        def func(image, rng):
+            params = dg.DEGRADATIONS[name].draw_params(rng)
+            return dg.DEGRADATIONS[name].func(image, **params)
+
+        return func
+
+    return {
+        "ghosting": drawn("ghosting"),
+        "k-space spike": drawn("kspace_spike"),
+        "bias field": drawn("bias_field"),
+        "Rician noise 3%": lambda image, rng: dg.rician_noise(
+            image, 0.03, random_state=rng
+        ),
+    }
+
+
+LOD_SIGMAS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+LOD_FACTORS = (1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
+
+
+def run_limit_of_detection(detector, baseline, validation):
+    """Share of sharp validation images called blurred, per blur strength."""
+    images, labels, _ = validation
+    sharp = [images[i] for i, label in enumerate(labels) if label == 1]
+    rows = []
+    for kind, values, blur in (
+        ("Gaussian sigma (px)", LOD_SIGMAS, lambda im, v: dg.gaussian_blur(im, v)),
+        (
+            "k-space truncation factor",
+            LOD_FACTORS,
+            lambda im, v: dg.truncate_kspace(im, factor=v),
+        ),
+    ):
+        for value in values:
+            batch = np.stack([blur(image, value) for image in sharp])
+            rows.append(
+                {
+                    "kind": kind,
+                    "value": value,
+                    "blurkit": float(np.mean(detector.predict(batch) == 0)),
+                    "baseline": float(np.mean(baseline.predict(batch) == 0)),
+                }
+            )
+    return rows
+
+
+def lod_lines(rows, markdown: bool) -> list[str]:
+    lines = []
+    for kind in dict.fromkeys(r["kind"] for r in rows):
+        chosen = [r for r in rows if r["kind"] == kind]
+        header = [kind] + [f"{r['value']:g}" for r in chosen]
+        body = [
+            [model] + [f"{r[model]:.0%}" for r in chosen]
+            for model in ("blurkit", "baseline")
+        ]
+        if markdown:
+            lines += ["| " + " | ".join(header) + " |"]
+            lines += ["|:---|" + "---:|" * len(chosen)]
+            lines += ["| " + " | ".join(cells) + " |" for cells in body]
+        else:
+            widths = [
+                max(len(x) for x in col) for col in zip(header, *body, strict=True)
+            ]
+            lines += [
+                "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
+                for cells in (header, *body)
+            ]
+        lines.append("")
+    return lines
+
+
+def plot_limit_of_detection(rows, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4.5 * len(kinds), 3.4))
+    for ax, kind in zip(np.atleast_1d(axes), kinds, strict=True):
+        chosen = [r for r in rows if r["kind"] == kind]
+        x = [r["value"] for r in chosen]
+        for model, style in (("blurkit", "o-"), ("baseline", "s--")):
+            ax.plot(x, [100 * r[model] for r in chosen], style, label=model)
+        ax.set_xlabel(kind)
+        ax.set_ylabel("sharp images called blurred (%)")
+        ax.set_ylim(-5, 105)
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 def _case_rng(case: Case, index: int) -> np.random.Generator:
@@ -300,6 +439,7 @@ def summary_lines(rows) -> list[str]:
         "contract cases": ("blur", "blur+", "sharp"),
         "real validation": ("real",),
         "blurred-image checks": ("extra",),
+        "MRI acquisition": ("acquisition",),
     }
     lines = []
     for model in ("blurkit", "baseline"):
@@ -379,7 +519,16 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--model", type=Path, default=None, help="a saved blurkit model to test"
     )
+    parser.add_argument(
+        "--family",
+        default="features",
+        choices=["features", "cnn", "hybrid", "auto"],
+        help="model family to train when no --model is given (default: features)",
+    )
     parser.add_argument("--out-md", type=Path, default=None, help="Markdown report")
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="limit-of-detection figure (PNG)"
+    )
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -401,11 +550,11 @@ def main(argv=None) -> int:
     else:
         _say(f"Training blurkit's default model on {data / 'train'}...")
         detector = train_detector(
-            data / "train", family="features", random_state=0, log=None
+            data / "train", family=args.family, random_state=0, log=None
         )
         model_desc = (
-            "blurkit: default model, trained as `blurkit train DIR/train` "
-            "(features family, random_state=0)"
+            f"blurkit: trained as `blurkit train DIR/train --model {args.family}` "
+            "(random_state=0)"
         )
     baseline = make_pipeline(
         blurkit.LaplacianVariance(), StandardScaler(), LogisticRegression()
@@ -430,6 +579,15 @@ def main(argv=None) -> int:
         print("blurkit errors (case: subject, expected label, P(sharp)):")
         for case, subject, expected, p in failures:
             print(f"  {case}: {subject}, expected {expected}, P(sharp)={p:.3f}")
+
+    _say("Limit of detection...")
+    lod = run_limit_of_detection(detector, baseline, validation)
+    print()
+    print("Limit of detection: sharp validation images called blurred")
+    print("\n".join(lod_lines(lod, markdown=False)))
+    if args.plot is not None:
+        plot_limit_of_detection(lod, args.plot)
+        _say(f"Wrote {args.plot}")
 
     sigma_md = []
     if hasattr(detector, "predict_sigma"):
@@ -457,8 +615,16 @@ def main(argv=None) -> int:
             "",
             *[f"- {line}" for line in summary],
         ]
+        md += [
+            "",
+            "### Limit of detection",
+            "",
+            "Sharp validation images called blurred, against the blur's strength:",
+            "",
+            *lod_lines(lod, markdown=True),
+        ]
         if sigma_md:
-            md += ["", "### Blur severity", "", *sigma_md]
+            md += ["### Blur severity", "", *sigma_md]
         args.out_md.write_text("\n".join(md) + "\n", encoding="utf-8")
         _say(f"Wrote {args.out_md}")
     return 0

@@ -154,11 +154,11 @@ def draw_ghosting(rng: np.random.Generator) -> dict:
 
 
 def draw_kspace_spike(rng: np.random.Generator) -> dict:
-    """1-3 spikes anywhere in k-space, 0.05-3 times the mean intensity."""
+    """1-3 spikes anywhere in k-space, 0.02-0.5 times the mean intensity."""
     n = int(rng.integers(1, 4))
     return {
         "positions": rng.uniform(-0.5, 0.5, (n, 2)).tolist(),
-        "intensity": float(np.exp(rng.uniform(np.log(0.05), np.log(3.0)))),
+        "intensity": float(np.exp(rng.uniform(np.log(0.02), np.log(0.5)))),
         "magnitude": bool(rng.random() < 0.5),
     }
 

@@ -339,10 +339,10 @@ _REGISTRY = {
         kspace_spike,
         None,
         acq.draw_kspace_spike,
-        weight=2.0,
-        description="1-3 k-space spikes anywhere (herringbone), each 0.05-3 "
-        "times the centre of k-space; drawn twice as often, because a stripe "
-        "pattern must read as neither detail nor noise.",
+        description="1-3 k-space spikes anywhere (herringbone), each 0.02-0.5 "
+        "times the centre of k-space. Stronger spikes (TorchIO's default, 1-3) "
+        "raise the noise estimate of the features so much that, drawn in "
+        "training, they cost the linear model its grip on truncation.",
     ),
     "bias_field": Degradation(
         bias_field,
@@ -355,16 +355,20 @@ _REGISTRY = {
         rician_noise,
         None,
         acq.draw_rician_noise,
+        weight=2.0,
         description="Rician noise (magnitude of complex Gaussian noise), std "
-        "uniform in [0.005, 0.05].",
+        "uniform in [0.005, 0.05]; weight 2, like Gaussian noise: truncated "
+        "k-space and noise both flatten the top of the spectrum.",
     ),
     "noise": Degradation(
         add_noise,
         None,
         _draw_noise,
+        weight=2.0,
         description="Gaussian noise, std uniform in [0.005, 0.06] "
         "(contract: up to 0.05). On a sharp image this is the contract's "
-        "sharp+noise case.",
+        "sharp+noise case. Weight 2, so that noisy sharp slices are not "
+        "taken for truncated ones.",
     ),
     "scale_intensity": Degradation(
         scale_intensity,

@@ -51,6 +51,9 @@ def degraded_accuracy(estimator, X, y, *, n_copies=2, random_state=0):
     labelled by the robustness contract, see :class:`DegradationAugmenter`).
     On the challenge data every candidate scores 100% on clean images; this
     score tells them apart by how well they resist what the data never shows.
+    The copies are drawn from every case of
+    :data:`blurkit.degrade.DEGRADATIONS`, the MRI acquisition artifacts
+    (k-space motion, truncation, thick slices, ghosting, spikes) included.
 
     Parameters
     ----------
