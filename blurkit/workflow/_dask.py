@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 
+from ..exceptions import BlurkitInputError
+
 __all__ = ["dask_client", "map_on_cluster"]
 
 LOCAL = "local"
@@ -113,7 +115,25 @@ def map_on_cluster(scheduler, function, chunks, **shared):
     object
         The result of each task, in the order of ``chunks``. A task that
         raises re-raises its exception here, when its turn comes.
+
+    Raises
+    ------
+    BlurkitInputError
+        If the workers kept dying while running one chunk (more often than
+        the scheduler's ``distributed.scheduler.allowed-failures``, 3 by
+        default): the message names the chunk's first and last items (the
+        files, for :func:`~blurkit.workflow.predict_files`), one of which
+        crashes the worker or exhausts its memory.
+
+    Notes
+    -----
+    A worker lost in the middle of a run (killed, out of memory, its machine
+    gone) costs time, not results: the scheduler runs its tasks again on the
+    others, recomputing results it held that were not yet collected, and the
+    model is still on every other worker. Tasks that raise are not retried:
+    an unreadable file stays unreadable.
     """
+    distributed = _import_distributed()
     with dask_client(scheduler) as client:
         # hash=False: a fresh key per call. With content hashing, two calls
         # with the same model share one key, and the first call's release can
@@ -124,10 +144,30 @@ def map_on_cluster(scheduler, function, chunks, **shared):
         }
         futures = deque(client.map(function, chunks, pure=False, **shared))
         try:
-            while futures:
+            for index, chunk in enumerate(chunks):
                 future = futures.popleft()
-                yield future.result()
+                try:
+                    result = future.result()
+                except distributed.KilledWorker:
+                    raise BlurkitInputError(
+                        f"{_describe(chunk)}: the Dask workers died each time "
+                        f"they ran chunk {index + 1} of {len(chunks)}; one of "
+                        "its files crashes the reader or exhausts memory (run "
+                        "with --batch-size 1 to find which)"
+                    ) from None
+                yield result
                 # Free the result on the worker as soon as it is consumed.
                 future.release()
         finally:
             client.cancel(list(futures))
+
+
+def _describe(chunk) -> str:
+    """A chunk in a message: its item, or its first and last items."""
+    try:
+        items = list(chunk)
+    except TypeError:
+        return repr(chunk)
+    if len(items) == 1:
+        return str(items[0])
+    return f"{len(items)} items from {items[0]} to {items[-1]}" if items else "[]"

@@ -4,6 +4,8 @@ One small LocalCluster on 127.0.0.1 (two single-thread worker processes) serves
 the whole module; every test compares with the same work done in this process.
 """
 
+import errno
+import os
 import shutil
 import sys
 
@@ -15,6 +17,7 @@ from PIL import Image
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
 
 from blurkit.cli import main  # noqa: E402
 from blurkit.exceptions import BlurkitInputError  # noqa: E402
@@ -196,3 +199,152 @@ def test_missing_dask_is_one_cli_error_line(
     assert error.startswith("blurkit: error: ") and error.count("\n") == 1
     assert "blurkit[dask]" in error
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- #
+# Faults: a worker lost mid-run, a worker that cannot read a file
+# --------------------------------------------------------------------------- #
+
+
+class _KillOnFirstProgress:
+    """A log stream that kills one worker when the first chunk is reported.
+
+    predict_files reports progress after consuming each chunk, so the kill
+    comes after one result was collected, while the others are running or
+    held, uncollected, on the workers: deterministic, without sleeping.
+    """
+
+    def __init__(self, client):
+        self.client, self.killed = client, []
+
+    def write(self, text):
+        if not self.killed and text.strip():
+            # The worker running or holding the most chunks still to collect.
+            held = self.client.has_what()
+            running = self.client.processing()
+            chunks = {
+                worker: sum(
+                    "predict_chunk" in str(key)
+                    for key in [*held[worker], *running.get(worker, ())]
+                )
+                for worker in held
+            }
+            victim = max(sorted(chunks), key=chunks.get)
+            self.client.run(os._exit, 1, workers=[victim], on_error="ignore")
+            self.killed.append((victim, chunks[victim]))
+
+    def flush(self):
+        pass
+
+
+def test_a_worker_killed_mid_run_costs_nothing(detector, image_folder, tmp_path):
+    _, expected = _predict(detector, image_folder, tmp_path / "threads.tsv")
+    # A cluster of its own: the module's keeps its two workers.
+    with dask_client("local") as client:
+        log = _KillOnFirstProgress(client)
+        with distributed.get_task_stream(client) as stream:
+            skipped = predict_files(
+                detector,
+                [image_folder],
+                tmp_path / "dask.tsv",
+                probability=True,
+                sigma=True,
+                batch_size=1,
+                scheduler=client,
+                log=log,
+            )
+        [(victim, chunks_lost)] = log.killed
+        # It died with work in hand: chunks running, or results not yet
+        # collected, which the others then computed.
+        assert chunks_lost >= 1 and skipped == []
+        assert victim not in client.scheduler_info()["workers"]
+    assert (tmp_path / "dask.tsv").read_bytes() == expected
+    assert len([t for t in stream.data if "predict_chunk" in t["key"]]) >= 25
+
+
+def _hide_from_this_worker(paths, error):
+    """os.stat fails on these paths here, as on a worker whose file system
+    lacks them (``error`` ENOENT) or may not read them (EACCES)."""
+    import blurkit.io._images as images
+
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        if str(path) in paths:
+            raise OSError(error, os.strerror(error), str(path))
+        return real_stat(path, *args, **kwargs)
+
+    images.os = type("os", (), {"stat": staticmethod(stat)})
+    return True
+
+
+def _show_again():
+    import blurkit.io._images as images
+
+    images.os = os
+    return True
+
+
+@pytest.mark.parametrize("error", [errno.ENOENT, errno.EACCES])
+def test_a_file_a_worker_cannot_read_is_named(
+    client, detector, image_folder, tmp_path, error
+):
+    hidden = str(image_folder / "img10.png")
+    assert client.run(_hide_from_this_worker, [hidden], error)
+    try:
+        with pytest.raises((OSError, ValueError), match="img10.png") as exc_info:
+            _predict(detector, image_folder, tmp_path / "out.tsv", scheduler=client)
+        assert "\n" not in str(exc_info.value)
+        assert not (tmp_path / "out.tsv").exists()
+        if error == errno.ENOENT:
+            assert isinstance(exc_info.value, BlurkitInputError)
+            skipped, output = _predict(
+                detector,
+                image_folder,
+                tmp_path / "skip.tsv",
+                scheduler=client,
+                on_error="skip",
+            )
+            assert [path for path, _ in skipped] == [hidden]
+            assert output.count(b"\n") == 25 and b"img10" not in output
+    finally:
+        client.run(_show_again)
+
+
+def test_a_chunk_that_keeps_killing_workers_is_named(detector, image_folder):
+    # A file that kills whichever worker reads it (a decoder crash): after
+    # the allowed failures (none here), the run stops and names the chunk.
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        dask_client("local") as client,
+    ):
+        client.register_plugin(_ExitOnRead(str(image_folder / "img10.png")))
+        with pytest.raises(BlurkitInputError) as exc_info:
+            predict_files(
+                detector,
+                [image_folder],
+                image_folder / "out.tsv",
+                batch_size=1,
+                scheduler=client,
+                log=None,
+            )
+    message = str(exc_info.value)
+    assert message.startswith(str(image_folder / "img10.png"))
+    assert "workers died" in message and "\n" not in message
+
+
+class _ExitOnRead(distributed.WorkerPlugin):
+    def __init__(self, path):
+        self.path = path
+
+    def setup(self, worker):
+        import blurkit.io._images as images
+
+        real_stat, path = os.stat, self.path
+
+        def stat(name, *args, **kwargs):
+            if str(name) == path:
+                os._exit(1)
+            return real_stat(name, *args, **kwargs)
+
+        images.os = type("os", (), {"stat": staticmethod(stat)})
