@@ -59,6 +59,7 @@ import pickletools
 import re
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -624,8 +625,10 @@ def _read_archive(
         ValueError,
         EOFError,
         RuntimeError,
+        zlib.error,
     ) as exc:
-        # ValueError includes JSON and UTF-8 decoding errors; RuntimeError an
+        # ValueError includes JSON and UTF-8 decoding errors; zlib.error a
+        # damaged compressed stream; RuntimeError an
         # encrypted member, an unknown compression method (NotImplementedError)
         # and a JSON nested too deep (RecursionError).
         raise BlurkitInputError(
@@ -737,7 +740,7 @@ def load_model(
         )
     except BlurkitInputError:
         raise
-    except (zipfile.BadZipFile, ValueError, EOFError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, ValueError, EOFError, RuntimeError, zlib.error) as exc:
         raise BlurkitInputError(
             f"{damaged} ({type(exc).__name__}: {one_line(exc)})"
         ) from exc
@@ -829,6 +832,7 @@ def load_predictor(path: str | os.PathLike | None = None):
         OSError,
         RuntimeError,
         zipfile.BadZipFile,
+        zlib.error,
     ) as exc:
         raise BlurkitInputError(
             f"{path}: damaged blurkit model file ({_ARRAYS_MEMBER}: {one_line(exc)})"

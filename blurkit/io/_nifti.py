@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -257,7 +258,8 @@ def _read_canonical(path: Path) -> tuple[np.ndarray, np.ndarray]:
         data = image.get_fdata(dtype=np.float32)
     except BlurkitInputError:
         raise
-    except (ImageFileError, OSError, EOFError, ValueError) as exc:
+    except (ImageFileError, OSError, EOFError, ValueError, zlib.error) as exc:
+        # zlib.error: a damaged .nii.gz.
         message = " ".join(str(exc).split())
         raise BlurkitInputError(
             f"{path}: cannot read NIfTI volume ({message}); expected a .nii or "
