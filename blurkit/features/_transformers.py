@@ -70,6 +70,9 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
         images = check_images(
             X, image_shape=self.image_shape, estimator=self, reset=False
         )
+        if len(images) == 1:
+            # A view, not a stacked copy: one large image costs its size once.
+            return self._features(images[0][np.newaxis])
         out = np.empty((len(images), self.n_features_out_))
         for indices, stack in group_by_shape(images):
             out[indices] = self._features(stack)

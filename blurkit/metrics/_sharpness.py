@@ -117,10 +117,13 @@ def _sharpness_block(stack, band_edges, n_orientations, subtract_noise):
     # A contiguous float32 block first (no copy when it already is one), then
     # the crop, a view: reductions then sum in the same order whatever the
     # input's dtype and layout (8-bit grey levels included).
-    stack = _fft_friendly_crop(_unit_float32(stack))
+    converted = _unit_float32(stack)
+    # A copy of our own is the FFT's scratch space, once the noise is known.
+    own = converted is not stack and converted.base is not stack
+    stack = _fft_friendly_crop(converted)
     n_orientations = int(n_orientations)
     noise = _noise_std(stack, step=3) ** 2
-    power = _band_power_profile(stack, band_edges, n_orientations)
+    power = _band_power_profile(stack, band_edges, n_orientations, overwrite=own)
     # Cells with no frequency of the grid (tiny images) hold no detail.
     power = np.nan_to_num(power, nan=0.0)
     reference = power[:, 0].mean(axis=1)

@@ -111,10 +111,20 @@ def _power_spectrum(stack: np.ndarray) -> np.ndarray:
     return power
 
 
-def _raw_power_spectrum(stack: np.ndarray) -> tuple[np.ndarray, float]:
-    """Unnormalised `_power_spectrum`, and the window energy to divide by."""
+def _raw_power_spectrum(
+    stack: np.ndarray, overwrite: bool = False
+) -> tuple[np.ndarray, float]:
+    """Unnormalised `_power_spectrum`, and the window energy to divide by.
+
+    ``overwrite=True`` windows ``stack`` in place, sparing a copy of it.
+    """
     _, h, w = stack.shape
-    windowed = stack - stack.mean(axis=(1, 2), keepdims=True)
+    mean = stack.mean(axis=(1, 2), keepdims=True)
+    if overwrite:
+        windowed = stack
+        windowed -= mean
+    else:
+        windowed = stack - mean
     if h * w <= _LARGE_PIXELS:
         window, energy = _hann_window(h, w, stack.dtype)
         windowed *= window
@@ -301,12 +311,19 @@ def _large_band_means(power: np.ndarray, w: int, band_edges, n_orientations: int
 
 
 def _band_power_profile(
-    stack: np.ndarray, band_edges, n_orientations: int = 1, noise_power=None
+    stack: np.ndarray,
+    band_edges,
+    n_orientations: int = 1,
+    noise_power=None,
+    overwrite: bool = False,
 ) -> np.ndarray:
-    """`band_power_profile_stack` of a stack already checked by `_as_stack`."""
+    """`band_power_profile_stack` of a stack already checked by `_as_stack`.
+
+    ``overwrite=True`` lets it use ``stack`` as scratch space.
+    """
     n, h, w = stack.shape
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
-    power, energy = _raw_power_spectrum(stack)
+    power, energy = _raw_power_spectrum(stack, overwrite)
     if h * w <= _LARGE_PIXELS:
         weights, counts = _band_weights(h, w, edges, int(n_orientations), power.dtype)
         # One matrix product for all images and cells, in the stack's precision.

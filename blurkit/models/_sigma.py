@@ -151,9 +151,10 @@ class BlurSigmaRegressor(RegressorMixin, BaseEstimator):
         ndarray of shape (n,)
         """
         check_is_fitted(self)
-        images = check_images(X)
+        # The features step validates X: a second float64 copy of the images
+        # here would double the memory a large image takes.
         with _one_openmp_thread():
-            return np.maximum(self.model_.predict(images), 0.0)
+            return np.maximum(self.model_.predict(X), 0.0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
