@@ -12,7 +12,13 @@ import contextlib
 import os
 import sys
 
-__all__ = ["available_cpus", "effective_n_jobs", "inner_thread_limits"]
+__all__ = [
+    "available_cpus",
+    "effective_n_jobs",
+    "inner_thread_limits",
+    "one_openmp_thread",
+    "worker_thread_limits",
+]
 
 
 def available_cpus() -> int:
@@ -39,17 +45,21 @@ def effective_n_jobs(n_jobs) -> int:
 
 @contextlib.contextmanager
 def inner_thread_limits(n_threads: int):
-    """Limit BLAS to one thread, and torch (if loaded) to ``n_threads``.
+    """Run BLAS, OpenMP and torch (if loaded) on ``n_threads`` threads each.
 
-    For the duration of work that runs in ``n_jobs`` threads of its own:
-    otherwise each library would start one thread per processor, and idle
-    BLAS threads spin, taking a core for nothing.
+    For the duration of work that runs in workers of its own (``n_jobs``
+    threads or processes, each with ``n_threads`` inner threads): otherwise
+    each library would start one thread per processor in every worker, and
+    their idle threads spin, taking cores from the work and from any other
+    job on the machine. The previous settings are restored afterwards.
     """
     from threadpoolctl import threadpool_limits
 
+    n_threads = max(1, int(n_threads))
     torch = sys.modules.get("torch")
     previous = None if torch is None else torch.get_num_threads()
-    with threadpool_limits(limits=1, user_api="blas"):
+    # user_api=None: every BLAS and OpenMP runtime loaded (torch's included).
+    with threadpool_limits(limits=n_threads):
         if torch is not None:
             torch.set_num_threads(n_threads)
         try:
@@ -57,3 +67,33 @@ def inner_thread_limits(n_threads: int):
         finally:
             if torch is not None:
                 torch.set_num_threads(previous)
+
+
+def one_openmp_thread() -> None:
+    """Limit OpenMP to one thread in the calling thread, for its lifetime.
+
+    OpenMP's thread count is a per-thread setting, which a thread started
+    by Python does not inherit: a thread pool's initializer.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="openmp")
+
+
+@contextlib.contextmanager
+def worker_thread_limits(n_jobs):
+    """``n_jobs`` workers of one inner thread each, here and in joblib's.
+
+    The one rule of training: ``n_jobs`` (as joblib counts it, see
+    `effective_n_jobs`) processors in all. Fits run in this process with
+    BLAS, OpenMP and torch on one thread each, or, for ``n_jobs`` above 1,
+    in that many joblib worker processes (loky's), each also limited to one
+    thread (joblib's ``inner_max_num_threads``).
+    """
+    workers = contextlib.nullcontext()
+    if effective_n_jobs(n_jobs) > 1:
+        import joblib
+
+        workers = joblib.parallel_config(backend="loky", inner_max_num_threads=1)
+    with inner_thread_limits(1), workers:
+        yield

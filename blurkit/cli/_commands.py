@@ -26,6 +26,7 @@ def _train(args):
         family=args.model,
         cv=args.cv,
         random_state=args.random_state,
+        n_jobs=args.n_jobs,
         log=None if args.quiet else sys.stderr,
     )
     save_model(detector, output)

@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="seed of every random step (default: 0)",
     )
+    train.add_argument(
+        "--n-jobs",
+        type=_positive_int,
+        default=1,
+        help="processors to use: parallel fits of the model selection, each "
+        "with torch, BLAS and OpenMP on one thread (default: 1)",
+    )
     train.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     predict = commands.add_parser(
@@ -138,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-jobs",
         type=_positive_int,
         default=2,
-        help="threads that read and predict (default: 2)",
+        help="threads that read and predict, each with torch, BLAS and "
+        "OpenMP on one thread (default: 2)",
     )
     predict.add_argument(
         "--scheduler",

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .._geometry import PIXEL_SPACING_MM
-from .._threads import available_cpus, effective_n_jobs, inner_thread_limits
+from .._threads import effective_n_jobs, inner_thread_limits, one_openmp_thread
 from .._validation import check_image_size, from_uint8
 from ..exceptions import BlurkitInputError
 from ..io import (
@@ -363,15 +363,17 @@ def _map_in_threads(function, chunks, n_jobs):
 
     At most ``n_jobs + 1`` chunks are submitted ahead, so memory stays
     bounded; their heavy work (decoding, FFTs, tensors) runs without the GIL.
-    The usable processors are shared out between the threads: torch gets
-    ``available_cpus() // n_jobs`` threads (at least 1) meanwhile, and BLAS
-    one (see :func:`blurkit._threads.inner_thread_limits`).
+    ``n_jobs`` governs every thread: torch, BLAS and OpenMP run on one thread
+    in each of the ``n_jobs`` threads meanwhile (see
+    :func:`blurkit._threads.inner_thread_limits`), ``n_jobs`` processors in
+    all.
     """
     n_jobs = effective_n_jobs(n_jobs)
-    pool = ThreadPoolExecutor(max_workers=n_jobs)
+    # OpenMP's thread count is a setting of each thread: set it in each one.
+    pool = ThreadPoolExecutor(max_workers=n_jobs, initializer=one_openmp_thread)
     pending = deque()
     try:
-        with inner_thread_limits(max(1, available_cpus() // n_jobs)):
+        with inner_thread_limits(1):
             for chunk in chunks:
                 pending.append(pool.submit(function, chunk))
                 if len(pending) > n_jobs:

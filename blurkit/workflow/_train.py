@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._threads import effective_n_jobs
+from .._threads import effective_n_jobs, worker_thread_limits
 from ..exceptions import BlurkitInputError
 from ..io import load_dataset
 from ._progress import CVProgress, say
@@ -42,7 +42,9 @@ def train_detector(
     random_state : int, default=0
         Seed of every random step.
     n_jobs : int, default=None
-        Parallel fits of the search.
+        Processors to use, as joblib counts them (None: 1, -1: every usable
+        one): parallel fits of the search, each with torch, BLAS and OpenMP
+        on one thread (see :func:`blurkit._threads.worker_thread_limits`).
     log : file-like or None, default=sys.stderr
         Where progress and the CV table go; None is silent.
 
@@ -82,7 +84,7 @@ def train_detector(
     )
     detector = BlurDetector(classifier=search, random_state=random_state)
     say(f"Selecting a model ({family}) by {cv}-fold cross-validation...", log)
-    with _search_progress(search, log):
+    with worker_thread_limits(n_jobs), _search_progress(search, log):
         detector.fit(dataset.images, dataset.labels)
     table = cv_results_table(detector.classifier_)
     say("Cross-validation (score: accuracy on held-out and degraded images):", log)
