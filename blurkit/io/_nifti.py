@@ -42,6 +42,10 @@ NIFTI_SUFFIXES = (".nii", ".nii.gz")
 """File name suffixes of NIfTI volumes, read as their challenge coronal slice."""
 DEFAULT_CORONAL_Y_MM = GRID_ORIGIN_MM[1] + GRID_STEP_MM * DEFAULT_CORONAL_INDEX
 ROBUST_MAX_PERCENTILE = 99.5
+MAX_VOLUME_VOXELS = 512**3
+"""Largest volume read, in voxels (a 0.5 mm whole-head T1w image is about a
+quarter of it). A header declaring more is refused before any data is read,
+so a small file cannot make blurkit reserve gigabytes."""
 
 _BIDS_ENTITY = re.compile(r"(?:^|_)((?:sub|ses)-[A-Za-z0-9]+)")
 
@@ -125,14 +129,19 @@ def normalize_intensity(
     ndarray of the same shape, dtype float32
         Values in [0, 1]; all zeros when no voxel is positive.
     """
-    data = np.nan_to_num(
-        np.asarray(volume, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0
-    )
+    # float32, like the volume nibabel reads: a float64 copy of a large
+    # volume would double the memory for no gain in an 8-bit-like output.
+    with np.errstate(over="ignore", invalid="ignore"):
+        data = np.nan_to_num(
+            np.asarray(volume, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0
+        )
     positive = data[data > 0]
     if positive.size == 0:
         return np.zeros(data.shape, dtype=np.float32)
-    scale = np.percentile(positive, percentile)
-    return np.clip(data / scale, 0.0, 1.0).astype(np.float32)
+    scale = np.float32(np.percentile(positive, percentile))
+    del positive
+    data /= scale
+    return np.clip(data, 0.0, 1.0, out=data)
 
 
 def coronal_slice(volume: np.ndarray, index: int) -> np.ndarray:
@@ -249,6 +258,12 @@ def _read_canonical(path: Path) -> tuple[np.ndarray, np.ndarray]:
         if len(shape) != 3:
             raise BlurkitInputError(
                 f"{path}: NIfTI image of shape {image.shape}; expected a 3-D volume"
+            )
+        n_voxels = int(np.prod(shape, dtype=np.float64))
+        if n_voxels > MAX_VOLUME_VOXELS:
+            raise BlurkitInputError(
+                f"{path}: NIfTI volume of shape {tuple(shape)} ({n_voxels} voxels); "
+                f"expected at most {MAX_VOLUME_VOXELS} voxels"
             )
         if shape != image.shape:
             image = nib.Nifti1Image(

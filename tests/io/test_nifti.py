@@ -199,6 +199,27 @@ def test_unreadable_nifti_names_the_file(tmp_path, content):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_a_header_declaring_a_huge_volume_is_refused_before_reading(tmp_path, suffix):
+    # A few bytes on disk that declare 1024**3 float32 voxels (4 GB): refused
+    # from the header, without reserving the memory.
+    import gzip
+    import resource
+
+    header = nib.Nifti1Header()
+    header.set_data_shape((1024, 1024, 1024))
+    header.set_data_dtype(np.float32)
+    header.set_qform(CHALLENGE_AFFINE, code=1)
+    data = header.binaryblock + b"\0" * 4 + b"\0" * 1024
+    path = tmp_path / f"bomb{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix == ".nii.gz" else data)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(BlurkitInputError, match=r"bomb.*1073741824 voxels.*at most"):
+        read_nifti_slices(path)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 200_000
+
+
 def test_default_coronal_index_follows_world_coordinates():
     assert default_coronal_index(CHALLENGE_AFFINE, GRID_SHAPE) == DEFAULT_CORONAL_INDEX
     # The 1 mm MNI grid: y = -18 mm is index 108.
