@@ -108,7 +108,11 @@ def read_pixels(path: str | os.PathLike) -> np.ndarray:
         status = os.stat(path)
     except OSError as exc:
         if exc.errno not in _MISSING_FILE_ERRNOS:
-            raise
+            # Permission denied on a folder, an I/O error: an input error
+            # like any other, so that --on-error skip can skip the file.
+            raise BlurkitInputError(
+                f"{path}: cannot read ({one_line(exc)}); expected a readable image file"
+            ) from exc
         raise BlurkitInputError(
             f"{path}: no such file; expected an image file"
         ) from None

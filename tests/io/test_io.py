@@ -831,3 +831,24 @@ def test_a_descriptor_name_is_written_in_place(tmp_path):
             path.write_bytes(OLD)
     assert link.is_symlink()
     assert _visible(tmp_path) == ["shell-redirect.txt", "stdout"]
+
+
+def test_read_pixels_turns_any_os_error_into_an_input_error(tmp_path, monkeypatch):
+    # A folder that cannot be searched (root ignores permission bits, so the
+    # error is simulated): one line naming the file, which --on-error skip
+    # can skip.
+    import errno
+
+    from blurkit.io import read_pixels
+
+    path = tmp_path / "a.png"
+    real_stat = os.stat
+
+    def denied(target, *args, **kwargs):
+        if str(target) == str(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(target))
+        return real_stat(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", denied)
+    with pytest.raises(BlurkitInputError, match=r"a\.png: cannot read .*Permission"):
+        read_pixels(path)
