@@ -428,8 +428,11 @@ _REGISTRY = {
         None,
         _draw_canvas,
         changes_shape=True,
+        weight=2.0,
         description="Centre zero-padding / cropping to a height and a width "
-        "each uniform in [96, 160] px.",
+        "each uniform in [96, 160] px; weight 2, because a crop that cuts "
+        "through tissue changes the top of the spectrum, as truncated k-space "
+        "does.",
     ),
 }
 
