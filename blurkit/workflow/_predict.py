@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -158,6 +159,9 @@ def predict_files(
     what = "volumes" if slices is not None else "images"
     subjects = [subject for subject, _ in entries]
     paths = [str(path) for _, path in entries]
+    if scheduler is not None:
+        # Workers run in their own working folder: give them absolute paths.
+        paths = [os.path.abspath(path) for path in paths]
     n = len(paths)
     starts = range(0, n, batch_size)
     chunks = [paths[start : start + batch_size] for start in starts]

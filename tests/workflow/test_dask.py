@@ -141,6 +141,19 @@ def test_cluster_raises_for_first_unreadable_file(
     assert not out.exists()
 
 
+def test_relative_paths_reach_workers_in_another_folder(
+    client, detector, image_folder, tmp_path, monkeypatch
+):
+    # The workers started in the folder the tests started in; the client now
+    # runs in another one and names its inputs relative to it.
+    _, expected = _predict(detector, image_folder, tmp_path / "threads.tsv")
+    monkeypatch.chdir(image_folder.parent)
+    _, on_dask = _predict(
+        detector, image_folder.name, tmp_path / "dask.tsv", scheduler=client
+    )
+    assert on_dask == expected
+
+
 def test_cli_predict_on_scheduler_address(client, detector, image_folder, tmp_path):
     model = tmp_path / "model.bkm"
     save_model(detector, model)
