@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_image, as_image_stack, from_uint8
+from .._validation import as_image, as_image_stack
 from ._spatial import _noise_std
 from ._spectral import _band_power_profile
 
@@ -64,14 +64,9 @@ def _unit_float32(stack: np.ndarray) -> np.ndarray:
     a power of two, which is exact, so that float32 holds it and its powers
     without overflow or loss, whatever magnitude `check_magnitude` accepted.
     Images already in that range (all images read from files) are kept.
-    8-bit grey levels (uint8) become ``level / 255``, as
-    :func:`~blurkit._validation.from_uint8` makes them.
     """
-    if stack.dtype == np.uint8:
-        return from_uint8(stack)
-    n = len(stack)
-    flat = stack.reshape(n, -1)
-    peak = np.maximum(flat.max(axis=1), -flat.min(axis=1)).astype(np.float64)
+    peak = np.maximum(stack.max(axis=(1, 2)), -stack.min(axis=(1, 2)))
+    peak = peak.astype(np.float64)
     exponent = np.frexp(peak)[1]
     rescale = ((exponent > 1) | (exponent < -15)) & (peak > 0)
     if not rescale.any():
@@ -85,8 +80,9 @@ def sharpness_features_stack(
 ) -> np.ndarray:
     """`sharpness_features` of each image of a stack: shape (n, n_features).
 
-    A uint8 stack is read as 8-bit grey levels, ``level / 255`` (as blurkit
-    reads 8-bit images), converted a block at a time rather than as a whole.
+    A uint8 stack is read as 8-bit grey levels, converted a block at a time
+    rather than as a whole; the features equal those of ``level / 255`` (as
+    blurkit reads 8-bit images) to float32 rounding (see `_float32_crop`).
     """
     stack = np.asarray(stack)
     if stack.dtype == np.uint8 and stack.ndim == 3 and 0 not in stack.shape[1:]:
@@ -97,43 +93,61 @@ def sharpness_features_stack(
     )
 
 
+# Images per block: a block's float32 copy, spectrum and power stay in the
+# processor's cache (16 images of 120x120 take 1 MB as float32).
+_BLOCK = 16
+
+
 def _sharpness_features(
     stack: np.ndarray, band_edges, n_orientations: int, subtract_noise: bool
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
-    n_bands = len(np.asarray(band_edges).ravel()) - 1
-    features = np.empty((len(stack), 2 * (n_bands - 1) + 1))
-    # Blocks of a few dozen images keep the FFT's working set in the
-    # processor's cache: a third faster than whole batches.
-    for start in range(0, len(stack), 32):
-        block = slice(start, start + 32)
-        features[block] = _sharpness_block(
-            stack[block], band_edges, n_orientations, subtract_noise
-        )
-    return features
-
-
-def _sharpness_block(stack, band_edges, n_orientations, subtract_noise):
-    # A contiguous float32 block first (no copy when it already is one), then
-    # the crop, a view: reductions then sum in the same order whatever the
-    # input's dtype and layout (8-bit grey levels included).
-    converted = _unit_float32(stack)
-    # A copy of our own is the FFT's scratch space, once the noise is known.
-    own = converted is not stack and converted.base is not stack
-    stack = _fft_friendly_crop(converted)
+    edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
     n_orientations = int(n_orientations)
-    noise = _noise_std(stack, step=3) ** 2
-    power = _band_power_profile(stack, band_edges, n_orientations, overwrite=own)
+    n = len(stack)
+    power = np.empty((n, len(edges) - 1, n_orientations))
+    noise = np.empty(n)
+    # The spectra a block at a time; the ratios, cheap, for all images at once.
+    for start in range(0, n, _BLOCK):
+        block = slice(start, start + _BLOCK)
+        power[block], noise[block] = _block_powers(stack[block], edges, n_orientations)
     # Cells with no frequency of the grid (tiny images) hold no detail.
-    power = np.nan_to_num(power, nan=0.0)
-    reference = power[:, 0].mean(axis=1)
-    floor = noise[:, None] if subtract_noise else 0.0
+    power = np.nan_to_num(power, nan=0.0, copy=False)
+    reference = power[:, 0].mean(axis=1)[:, np.newaxis]
+    floor = noise[:, np.newaxis] if subtract_noise else 0.0
     high = power[:, 1:]
-    features = np.empty((len(stack), 2 * high.shape[1] + 1))
-    features[:, 0:-1:2] = log10_ratio(high.mean(axis=2) - floor, reference[:, None])
-    features[:, 1:-1:2] = log10_ratio(high.min(axis=2) - floor, reference[:, None])
-    features[:, -1] = log10_ratio(noise, reference)
+    features = np.empty((n, 2 * high.shape[1] + 1))
+    features[:, 0:-1:2] = log10_ratio(high.mean(axis=2) - floor, reference)
+    features[:, 1:-1:2] = log10_ratio(high.min(axis=2) - floor, reference)
+    features[:, -1] = log10_ratio(noise, reference[:, 0])
     return features
+
+
+def _block_powers(stack, band_edges, n_orientations):
+    """Band powers, shape (n, n_bands, n_orientations), and noise variances."""
+    scratch = _float32_crop(stack)
+    noise = _noise_std(scratch, step=3) ** 2
+    power = _band_power_profile(scratch, band_edges, n_orientations, overwrite=True)
+    return power, noise
+
+
+def _float32_crop(stack: np.ndarray) -> np.ndarray:
+    """A contiguous float32 copy of the stack's FFT-friendly crop.
+
+    The features' scratch space: every pass over it then runs on contiguous
+    memory. 8-bit grey levels stay levels (0 to 255, exact in float32)
+    rather than ``level / 255``: every feature is a ratio of powers of the
+    same image, so the scale changes nothing but float32 rounding, and the
+    division would cost a pass over the pixels. Other images are scaled as
+    by `_unit_float32`.
+    """
+    crop = _fft_friendly_crop(stack)
+    if crop.dtype == np.uint8:
+        return crop.astype(np.float32, order="C")
+    converted = _unit_float32(crop)
+    if np.may_share_memory(converted, stack):
+        return converted.copy()
+    return converted
 
 
 def sharpness_features(
@@ -176,9 +190,10 @@ def sharpness_features(
     ninth of the pixels (every third pixel of every third row). Band powers
     are summed by one matrix product per block of images, whose rounding can
     differ in the last float32 digits (about 1e-7) with the number of images
-    computed together; the input's dtype and memory layout change nothing. Every
-    feature is a ratio of powers of the same image: scaling the intensities
-    changes nothing.
+    computed together; the input's floating-point dtype and memory layout
+    change nothing. Every feature is a ratio of powers of the same image:
+    scaling the intensities changes nothing but float32 rounding (about 1e-7
+    relative), and scaling them by a power of two nothing at all.
 
     Examples
     --------

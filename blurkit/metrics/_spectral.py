@@ -81,6 +81,14 @@ def _hann_window(h: int, w: int, dtype) -> tuple[np.ndarray, float]:
     return window, energy
 
 
+@functools.lru_cache(maxsize=4)
+def _ones(size: int, dtype) -> np.ndarray:
+    """A read-only vector of ones, to sum by matrix products."""
+    ones = np.ones(size, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
 def _hann_factors(h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarray, float]:
     """The row and column factors of `_hann_window`, and its energy.
 
@@ -118,8 +126,14 @@ def _raw_power_spectrum(
 
     ``overwrite=True`` windows ``stack`` in place, sparing a copy of it.
     """
-    _, h, w = stack.shape
-    mean = stack.mean(axis=(1, 2), keepdims=True)
+    n, h, w = stack.shape
+    if stack.flags.c_contiguous:
+        # A matrix-vector product: a quarter of the time of ``mean``.
+        mean = stack.reshape(n, -1) @ _ones(h * w, stack.dtype)
+        mean /= h * w
+        mean = mean.reshape(n, 1, 1)
+    else:
+        mean = stack.mean(axis=(1, 2), keepdims=True)
     if overwrite:
         windowed = stack
         windowed -= mean
