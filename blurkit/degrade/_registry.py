@@ -118,6 +118,10 @@ def _draw_factor(rng: np.random.Generator) -> dict:
     return {"factor": _log_uniform(rng, 0.5, 2.0)}
 
 
+def _draw_softening(rng: np.random.Generator) -> dict:
+    return {"sigma": float(rng.uniform(0.2, 0.5))}
+
+
 def _draw_dimming(rng: np.random.Generator) -> dict:
     return {"factor": float(rng.uniform(0.5, 0.95))}
 
@@ -388,6 +392,19 @@ _REGISTRY = {
         weight=3.0,
         description="Intensity scaling of a sharp image by a factor uniform in "
         "[0.5, 0.95] (contract: 0.5-2); drawn 3 times as often.",
+    ),
+    # Sharp scans differ in their own resolution (scanner, sequence,
+    # resampling): a slice a little smoother than the training slices is
+    # still sharp. Without this case a model trained on one sharp set calls
+    # the smoother sharp slices of another set blurred.
+    "soften_sharp": Degradation(
+        gaussian_blur,
+        1,
+        _draw_softening,
+        weight=2.0,
+        description="Gaussian smoothing of a sharp image, sigma uniform in "
+        "[0.2, 0.5] px, well below the contract's blur (sigma >= 1): it stays "
+        "sharp. Weight 2.",
     ),
     "brighten_blurred": Degradation(
         scale_intensity,
