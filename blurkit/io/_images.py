@@ -102,8 +102,50 @@ def read_pixels(path: str | os.PathLike) -> np.ndarray:
     Streaming prediction converts a whole batch of them at once (see
     `levels_to_float`).
     """
-    path = Path(path)
-    # One stat for the three checks: this runs once per image of a large run.
+    data = _read_regular_file(path)
+    if data is not None:
+        try:
+            return _decode_image(data, path)
+        except BlurkitInputError:
+            # Reported below, with the file named as every other error names it.
+            pass
+    return _read_pixels_checked(Path(path))
+
+
+# A FIFO opens at once, without a writer, and is then refused as not a
+# regular file (POSIX; Windows has neither the flag nor FIFOs among files).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _read_regular_file(path) -> bytes | None:
+    """The bytes of a non-empty regular file not named as NIfTI, or None.
+
+    The common case of a large run, in three system calls (open, fstat,
+    read). None for anything else (a missing file, a folder, a device, an
+    empty file, an OS error, a NIfTI name), which `_read_pixels_checked`
+    then examines and reports.
+    """
+    if is_nifti_name(os.fspath(path)):
+        return None
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (OSError, ValueError):
+        return None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or status.st_size == 0:
+            return None
+        with open(fd, "rb", buffering=0, closefd=False) as file:
+            return file.readall()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_pixels_checked(path: Path) -> np.ndarray:
+    """`read_pixels`, with each problem of the file reported."""
+    # One stat for the three checks.
     try:
         status = os.stat(path)
     except OSError as exc:
@@ -126,6 +168,17 @@ def read_pixels(path: str | os.PathLike) -> np.ndarray:
         # One read, rather than Pillow's many small ones.
         with open(path, "rb", buffering=0) as file:
             data = file.readall()
+    except OSError as exc:
+        raise BlurkitInputError(
+            f"{path}: cannot decode image ({one_line(exc)}); "
+            "the file is truncated, corrupt or unreadable"
+        ) from exc
+    return _decode_image(data, path)
+
+
+def _decode_image(data: bytes, path) -> np.ndarray:
+    """The pixels of an image file's bytes (see `read_pixels`)."""
+    try:
         if data.startswith(_PNG_SIGNATURE):
             levels = _decode_png(data, path)
             if levels is not None:
