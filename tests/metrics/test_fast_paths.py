@@ -1,0 +1,62 @@
+"""The features' fast paths compute what the plain definitions compute."""
+
+import numpy as np
+from conftest import blur, phantom
+from scipy import ndimage
+
+from blurkit._validation import from_uint8
+from blurkit.metrics import noise_std_stack, sharpness_features_stack
+from blurkit.metrics._sharpness import _BLOCK
+from blurkit.metrics._spatial import _NOISE_MASK, _noise_response
+
+
+def _grey_levels(n, size=121, seed=0):
+    """8-bit slices, sharp and blurred, some noisy: a spread of features."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(n):
+        # 121x121 slices are cropped to 120x120 for the FFT.
+        image = blur(phantom(128, seed=i)[:size, :size], sigma=i % 4 * 0.7)
+        image = image + rng.normal(0, 0.02 * (i % 3), image.shape)
+        images.append(np.clip(np.round(image * 255), 0, 255))
+    return np.stack(images).astype(np.uint8)
+
+
+def test_grey_levels_give_the_features_of_their_float_images():
+    levels = _grey_levels(6)
+    # Levels are computed as levels, floats as level / 255: the features are
+    # scale-free, so only float32 rounding differs.
+    np.testing.assert_allclose(
+        sharpness_features_stack(levels),
+        sharpness_features_stack(from_uint8(levels)),
+        rtol=1e-5,
+        atol=1e-4,
+    )
+
+
+def test_blocks_of_a_long_stack_give_each_images_features():
+    levels = _grey_levels(2 * _BLOCK + 3)
+    together = sharpness_features_stack(levels)
+    alone = np.stack([sharpness_features_stack(image[None])[0] for image in levels])
+    # Band sums differ only by the matrix product's rounding.
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-5)
+
+
+def test_noise_response_is_the_masks_correlation():
+    rng = np.random.default_rng(0)
+    levels = rng.integers(0, 256, (3, 20, 23)).astype(np.float32)
+    expected = np.abs(ndimage.correlate(levels, _NOISE_MASK[None], mode="reflect"))
+    for step in (1, 3):
+        out = np.empty(
+            (3, len(range(1, 19, step)), len(range(1, 22, step))), np.float32
+        )
+        _noise_response(levels, out, step=step)
+        # Integer levels: every step is exact, in whichever order.
+        np.testing.assert_array_equal(out, expected[:, 1:-1:step, 1:-1:step])
+
+
+def test_noise_std_is_the_same_whatever_the_images_per_pass():
+    images = np.stack([_grey_levels(1, size=64, seed=s)[0] for s in range(40)])
+    stack = from_uint8(images).astype(np.float64)
+    alone = np.array([noise_std_stack(image[None])[0] for image in stack])
+    np.testing.assert_array_equal(noise_std_stack(stack), alone)
