@@ -275,19 +275,37 @@ def test_a_worker_killed_mid_run_costs_nothing(detector, image_folder, tmp_path)
     assert len([t for t in stream.data if "predict_chunk" in t["key"]]) >= 25
 
 
+class _OSWatching:
+    """The os module as the image reader sees it, but for ``paths``: opening
+    or examining one of them calls ``action(path)`` instead."""
+
+    def __init__(self, paths, action):
+        self._paths, self._action = {str(path) for path in paths}, action
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def _watch(self, function, path, *args, **kwargs):
+        if str(path) in self._paths:
+            return self._action(path)
+        return function(path, *args, **kwargs)
+
+    def stat(self, path, *args, **kwargs):
+        return self._watch(os.stat, path, *args, **kwargs)
+
+    def open(self, path, *args, **kwargs):
+        return self._watch(os.open, path, *args, **kwargs)
+
+
 def _hide_from_this_worker(paths, error):
     """os.stat fails on these paths here, as on a worker whose file system
     lacks them (``error`` ENOENT) or may not read them (EACCES)."""
     import blurkit.io._images as images
 
-    real_stat = os.stat
+    def refuse(path):
+        raise OSError(error, os.strerror(error), str(path))
 
-    def stat(path, *args, **kwargs):
-        if str(path) in paths:
-            raise OSError(error, os.strerror(error), str(path))
-        return real_stat(path, *args, **kwargs)
-
-    images.os = type("os", (), {"stat": staticmethod(stat)})
+    images.os = _OSWatching(paths, refuse)
     return True
 
 
@@ -353,11 +371,4 @@ class _ExitOnRead(distributed.WorkerPlugin):
     def setup(self, worker):
         import blurkit.io._images as images
 
-        real_stat, path = os.stat, self.path
-
-        def stat(name, *args, **kwargs):
-            if str(name) == path:
-                os._exit(1)
-            return real_stat(name, *args, **kwargs)
-
-        images.os = type("os", (), {"stat": staticmethod(stat)})
+        images.os = _OSWatching([self.path], lambda path: os._exit(1))
