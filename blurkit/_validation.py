@@ -290,7 +290,13 @@ def check_images(X, *, image_shape=None, estimator=None, reset=True):
         :data:`MAX_ABS_VALUE` (1e100, whose squares
         overflow), or a table whose rows do not match ``image_shape``.
     """
-    images = _check_images(X, image_shape=image_shape, estimator=estimator, reset=reset)
+    # scikit-learn's finiteness check sums the values: finite values near the
+    # float64 limit overflow there with a RuntimeWarning, before the
+    # magnitude check below refuses them with its own message.
+    with np.errstate(over="ignore", invalid="ignore"):
+        images = _check_images(
+            X, image_shape=image_shape, estimator=estimator, reset=reset
+        )
     for image in images:
         check_magnitude(image)
     return images

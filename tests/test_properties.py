@@ -195,3 +195,14 @@ def test_features_do_not_change_when_intensities_are_scaled(image):
 def test_bad_arrays_raise_a_value_error(metric, bad):
     with pytest.raises(ValueError):
         _call(metric, bad)
+
+
+def test_values_near_the_float64_limit_are_refused_without_warnings():
+    # Found by the test above: scikit-learn's finiteness check overflowed
+    # (a RuntimeWarning) before blurkit's magnitude check could say why.
+    batch = np.zeros((2, 4, 17))
+    batch[0, 0, :2] = 8.98846567e307
+    batch[1, 0, 0] = -8.98846567e307
+    for transformer in (LaplacianVariance(), FFTSharpness(), SharpnessFeatures()):
+        for X in (batch, list(batch)):
+            assert _features_or_too_large(transformer, X, too_large=True) is None
