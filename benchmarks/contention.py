@@ -33,14 +33,25 @@ DEMO = ROOT / "data"
 TARGET = 2.5
 
 
-def job_command(job: str, out: Path, n_jobs: int | None) -> list[str]:
+def many_images(folder: Path, copies: int = 250) -> Path:
+    """A folder of links to the demo validation images, ``copies`` times each
+    under distinct names (subjects must be unique)."""
+    folder.mkdir()
+    for source in sorted((DEMO / "validation").glob("*.png")):
+        for k in range(copies):
+            (folder / f"c{k:03d}_{source.name}").symlink_to(source)
+    return folder
+
+
+def job_command(
+    job: str, out: Path, n_jobs: int | None, images: Path | None = None
+) -> list[str]:
     command = [sys.executable, "-m", "blurkit.cli"]
     if job == "train-cnn":
         command += ["train", str(DEMO / "train"), "--model", "cnn"]
         command += ["-o", str(out.with_suffix(".blurkit")), "-q"]
-    else:  # predict: the built-in model over the demo images, 40 times over
-        command += ["predict", *[str(DEMO / "validation")] * 40, "-o", str(out)]
-        command += ["-q"]
+    else:  # predict: the built-in model over 4,000 links to demo images
+        command += ["predict", str(images), "-o", str(out), "-q"]
     if n_jobs is not None:
         command += ["--n-jobs", str(n_jobs)]
     return command
@@ -81,8 +92,11 @@ def main(argv=None) -> int:
     alone, ratios = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        one = job_command(args.job, tmp / "a.tsv", args.n_jobs)
-        two = [job_command(args.job, tmp / f"{c}.tsv", args.n_jobs) for c in "bc"]
+        images = many_images(tmp / "images") if args.job == "predict" else None
+        one = job_command(args.job, tmp / "a.tsv", args.n_jobs, images)
+        two = [
+            job_command(args.job, tmp / f"{c}.tsv", args.n_jobs, images) for c in "bc"
+        ]
         print(f"Job: {' '.join(one[1:])}", flush=True)
         for i in range(args.repeat):
             (wall,) = run_together([one])
