@@ -302,6 +302,22 @@ def check_images(X, *, image_shape=None, estimator=None, reset=True):
     return images
 
 
+def _is_plain_image(image) -> bool:
+    """A non-empty 2-D real ndarray of finite values: what check_array accepts
+    as is. The augmentation hands over lists of thousands of such images,
+    where check_array's own overhead (about 0.15 ms each) was a quarter of a
+    training's time; anything else goes through check_array and its errors.
+    """
+    if not (
+        isinstance(image, np.ndarray)
+        and image.ndim == 2
+        and image.size
+        and image.dtype.kind in "fiub"
+    ):
+        return False
+    return image.dtype.kind != "f" or bool(np.isfinite(image).all())
+
+
 def _check_images(X, *, image_shape, estimator, reset):
     # Imported here: the command line's lightweight predictors use this
     # module without scikit-learn.
@@ -310,7 +326,9 @@ def _check_images(X, *, image_shape, estimator, reset):
 
     if _is_image_list(X):
         images = [
-            check_array(image, dtype=np.float64, input_name=f"image {i}")
+            image.astype(np.float64, copy=False)
+            if _is_plain_image(image)
+            else check_array(image, dtype=np.float64, input_name=f"image {i}")
             for i, image in enumerate(X)
         ]
         if estimator is not None and reset and hasattr(estimator, "n_features_in_"):
