@@ -42,9 +42,10 @@ def main(argv=None):
     parser.add_argument(
         "--n-jobs",
         type=int,
-        default=None,
-        help="parallel fits of the model search (default: one at a time; on two "
-        "cores, two CNN fits at once are slower than one after the other)",
+        default=-1,
+        help="parallel fits of the model search, each on one thread (default: "
+        "-1, one per usable processor; 1 fits one at a time and shows each "
+        "fit's progress)",
     )
     parser.add_argument(
         "--report",

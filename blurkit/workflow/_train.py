@@ -104,9 +104,9 @@ def _search_progress(search, log):
     GridSearchCV prints its messages to stdout; here they go to ``log``.
     When the fits run in this process, each one becomes a line with the
     fits done and left and the time left (:class:`CVProgress`); when they
-    run in worker processes, which print to their own stdout, only the
-    "Fitting ..." line is shown, and joblib reports the tasks done on
-    stderr.
+    run in worker processes, which print to their own stdout, joblib
+    reports them on stderr instead: "Done k out of n | elapsed ...
+    remaining ...".
     """
     if log is None:
         search.set_params(verbose=0)
@@ -127,6 +127,8 @@ def _search_progress(search, log):
     else:
         import joblib
 
-        search.set_params(verbose=1)
+        # All fits dispatched at once, so that joblib knows their number and
+        # reports "Done k out of n | elapsed ... remaining ..." on stderr.
+        search.set_params(verbose=1, pre_dispatch="all")
         with contextlib.redirect_stdout(log), joblib.parallel_config(verbose=10):
             yield

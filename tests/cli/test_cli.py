@@ -25,15 +25,23 @@ def test_train_progress_goes_to_stderr_only(tmp_path, capsys):
     assert captured.out == ""
     assert "Fitting 2 folds" in captured.err
     # One progress line per fit (3 candidates x 2 folds), with what is left.
-    progress = [
-        line for line in captured.err.splitlines() if "fits done" in line
-    ]
+    progress = [line for line in captured.err.splitlines() if "fits done" in line]
     assert len(progress) == 6
     assert progress[0].startswith("Cross-validation: 1/6 fits done, 5 left, about")
     assert progress[-1].startswith("Cross-validation: 6/6 fits done, 0 left")
     # sklearn's own per-fit records (the parameters' repr) are not shown.
     assert "LogisticRegression(" not in captured.err
     assert "Saved the model" in captured.err
+
+
+def test_train_progress_with_parallel_fits(tmp_path, capsys):
+    path = tmp_path / "model.blurkit"
+    args = ["train", str(DEMO_DATA / "train"), "-o", str(path), "--cv", "2"]
+    assert main([*args, "--n-jobs", "2"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Done   6 out of   6" in captured.err
+    assert "remaining:" in captured.err
 
 
 def test_train_then_predict_round_trip(model_file, tmp_path):
