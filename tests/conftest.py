@@ -38,3 +38,20 @@ def challenge_data_or_skip():
     if not (CHALLENGE_DATA / "train" / "subjects.tsv").is_file():
         pytest.skip(f"challenge data not found at {CHALLENGE_DATA}")
     return CHALLENGE_DATA
+
+
+@pytest.fixture(scope="session")
+def small_model_file(tmp_path_factory):
+    """A features model with a blur estimate, trained once on the demo set
+    (2-fold search, a small sigma regressor), saved as a model file."""
+    import blurkit
+
+    train = blurkit.load_dataset(DEMO_DATA / "train")
+    detector = blurkit.BlurDetector(
+        classifier=blurkit.make_model_search("features", cv=2),
+        sigma_estimator=blurkit.BlurSigmaRegressor(max_iter=50, random_state=0),
+        random_state=0,
+    ).fit(train.images, train.labels)
+    path = tmp_path_factory.mktemp("model") / "model.blurkit"
+    blurkit.save_model(detector, path)
+    return path

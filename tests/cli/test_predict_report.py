@@ -22,16 +22,8 @@ CELL = re.compile(r'<td data-v="([^"]*)">')
 
 
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    train = blurkit.load_dataset(DEMO_DATA / "train")
-    detector = blurkit.BlurDetector(
-        classifier=blurkit.make_model_search("features", cv=2),
-        sigma_estimator=blurkit.BlurSigmaRegressor(max_iter=50, random_state=0),
-        random_state=0,
-    ).fit(train.images, train.labels)
-    path = tmp_path_factory.mktemp("model") / "model.blurkit"
-    blurkit.save_model(detector, path)
-    return path
+def model_file(small_model_file):
+    return small_model_file
 
 
 def _rows(page):

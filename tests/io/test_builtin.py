@@ -38,9 +38,10 @@ def test_builtin_model_ships_inside_the_package(builtin):
 def test_shipped_file_predicts_exactly_what_its_recipe_does(builtin, validation):
     model, _ = builtin
     rebuilt = make_builtin_model()
-    assert type(rebuilt.classifier_.best_estimator_.estimator_).__name__ == type(
-        model.classifier_.best_estimator_.estimator_
-    ).__name__
+    assert (
+        type(rebuilt.classifier_.best_estimator_.estimator_).__name__
+        == type(model.classifier_.best_estimator_.estimator_).__name__
+    )
     assert rebuilt.classifier_.best_params_.keys() == (
         model.classifier_.best_params_.keys()
     )

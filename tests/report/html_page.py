@@ -1,6 +1,11 @@
-"""Parse the reports' HTML: tags, attributes, section texts, nesting errors."""
+"""The reports' HTML in tests: parsing (tags, attributes, section texts,
+nesting errors) and headless Chromium."""
 
+import shutil
+import subprocess
 from html.parser import HTMLParser
+
+import pytest
 
 VOID_TAGS = {"meta", "img", "br", "hr", "link", "input", "source", "wbr"}
 
@@ -46,3 +51,34 @@ def parse(text):
     page.feed(text)
     page.close()
     return page
+
+
+def run_chromium(tmp_path, *args, url):
+    """Run headless Chromium on ``url`` with ``args``; its stdout.
+
+    Skips the test, saying why, when Chromium is not installed. The flags are
+    those that keep it off the network and out of the user's profile.
+    """
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip(
+            "chromium not on PATH (Debian: apt-get install chromium); "
+            "the browser tests need it"
+        )
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *args,
+        url,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout

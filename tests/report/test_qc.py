@@ -3,13 +3,11 @@
 import base64
 import io
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 from conftest import DEMO_DATA
-from html_page import parse
+from html_page import parse, run_chromium
 from PIL import Image
 
 import blurkit
@@ -244,35 +242,9 @@ def test_exported_at_the_top():
 # --------------------------------------------------------------------------- #
 
 
-def _chromium(tmp_path, *args, url):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip(
-            "chromium not on PATH (Debian: apt-get install chromium); "
-            "the browser tests need it"
-        )
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        *args,
-        url,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
-
-
-def test_report_renders_in_headless_chromium(report, tmp_path):
+def test_report_renders_in_headlessrun_chromium(report, tmp_path):
     shot = tmp_path / "shot.png"
-    _chromium(
+    run_chromium(
         tmp_path,
         f"--screenshot={shot}",
         "--window-size=1200,2000",
@@ -315,7 +287,7 @@ def test_clicking_a_header_sorts_the_table(
     clicked = tmp_path / "clicked.html"
     script = _CLICK.format(keys=repr(clicks))
     clicked.write_text(text.replace("</body>", script + "</body>"), encoding="utf-8")
-    dom = _chromium(tmp_path, "--dump-dom", url=clicked.resolve().as_uri())
+    dom = run_chromium(tmp_path, "--dump-dom", url=clicked.resolve().as_uri())
     page = parse(dom)
     assert page.errors == []
     rows = _table(page)

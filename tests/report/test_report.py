@@ -2,7 +2,6 @@
 
 import base64
 import io
-import shutil
 import subprocess
 import sys
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import DEMO_DATA
 from html_page import parse as _parse
+from html_page import run_chromium
 from PIL import Image
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
@@ -286,30 +286,13 @@ def test_cli_evaluate_errors(model_file, tmp_path, capsys):
 
 
 def test_report_renders_in_headless_chromium(report, tmp_path):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip(
-            "chromium not on PATH (Debian: apt-get install chromium); "
-            "the screenshot test needs it"
-        )
     shot = tmp_path / "shot.png"
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
+    run_chromium(
+        tmp_path,
         f"--screenshot={shot}",
         "--window-size=1200,2000",
-        report[0].resolve().as_uri(),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+        url=report[0].resolve().as_uri(),
+    )
     assert shot.is_file()
     with Image.open(shot) as im:
         assert im.size == (1200, 2000)
