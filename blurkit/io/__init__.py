@@ -21,6 +21,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "_images": ["IMAGE_SUFFIXES", "read_image", "read_pixels", "write_image"],
         "_model_files": ["TRUSTED_TYPES", "load_model", "load_predictor", "save_model"],
         "_nifti": [
+            "MAX_VOLUME_VOXELS",
             "NIFTI_SUFFIXES",
             "coronal_slice",
             "default_coronal_index",

@@ -26,6 +26,7 @@ from .._geometry import DEFAULT_CORONAL_INDEX, GRID_ORIGIN_MM, GRID_STEP_MM
 from ..exceptions import BlurkitInputError
 
 __all__ = [
+    "MAX_VOLUME_VOXELS",
     "NIFTI_SUFFIXES",
     "coronal_slice",
     "default_coronal_index",
