@@ -2,7 +2,8 @@
 
 Images (``_images``), NIfTI volumes (``_nifti``), tables (``_tables``),
 folders and datasets (``_folders``), atomic writes (``_atomic``), model
-files (``_model_files``, with the networks inside them in ``_nets``) and the
+files (``_model_files``, with the networks inside them in ``_nets``, read
+within the limits of ``_zip_limits``) and the
 built-in model shipped in ``data/`` (``_builtin``). Every
 problem with an input file raises :class:`~blurkit.BlurkitInputError`;
 every writer is atomic. May import: :mod:`blurkit.models` (to save and load

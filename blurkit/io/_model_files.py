@@ -23,7 +23,8 @@ bomb, or an archive that lies about its sizes). Before anything is read, each
 member's name must be one of the three above, and its declared size within
 :data:`MAX_MEMBER_BYTES` (1 MB for the header, 64 MB for ``model.skops`` and
 for ``arrays.npz``) at a compression ratio of at most
-:data:`MAX_COMPRESSION_RATIO` (200, for members over 1 MB); members are read
+:data:`blurkit.io._zip_limits.MAX_COMPRESSION_RATIO` (200, for members over
+1 MB); members are read
 in bounded steps that never go past the declared size, whatever the
 compressed stream holds. The archives inside (``model.skops`` and
 ``arrays.npz`` are zip files themselves) are held to the same limits, their
@@ -53,11 +54,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import os
 import pickletools
 import re
-import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -69,6 +68,14 @@ from ..exceptions import BlurkitInputError, one_line
 from ._atomic import atomic_path
 from ._builtin import builtin_model_path
 from ._nets import nets_to_stand_ins, stand_ins_to_nets
+from ._zip_limits import (
+    END_RECORD,
+    check_directory,
+    checked_members,
+    open_inner,
+    read_member,
+    read_npy,
+)
 
 __all__ = ["TRUSTED_TYPES", "load_model", "load_predictor", "save_model"]
 
@@ -98,21 +105,10 @@ MAX_MEMBER_BYTES = {
 
 The members of the archives inside ``model.skops`` and ``arrays.npz`` may not
 together exceed the limit of the member that holds them."""
-MAX_COMPRESSION_RATIO = 200
-"""Largest ratio of unpacked to packed size of a member over 1 MB (deflate
-reaches about 1,000 on zeros; blurkit's files stay under 20)."""
-_RATIO_FLOOR = 1 * _MB
-# Members of an inner archive (skops writes one per array), and the bytes
-# per member allowed in a central directory, which zipfile parses whole.
-_MAX_INNER_MEMBERS = 20_000
-_MAX_DIRECTORY_ENTRY = 512
-_READ_STEP = 1 * _MB
 # What skops writes (schema.json, then one file per array, sparse matrix or
 # bytes object, named by an id or a uuid), and what numpy.savez writes.
 _SKOPS_NAME = re.compile(r"[A-Za-z0-9_-]+\.(?:json|npy|npz|bin)")
 _NPY_NAME = re.compile(r"[A-Za-z0-9_-]+\.npy")
-# End of central directory record: signature, 4 counts, size, offset, comment.
-_END_RECORD = struct.Struct("<4s4H2LH")
 
 
 TRUSTED_TYPES = (
@@ -318,105 +314,20 @@ class _ArrayStore(dict):
 # --------------------------------------------------------------------------- #
 
 
-def _check_directory(tail: bytes, damaged: str) -> None:
-    """Refuse a zip whose central directory is too large to parse cheaply.
-
-    ``zipfile`` builds one object per member as it opens an archive, before
-    any of them can be looked at: a directory of millions of tiny entries
-    would cost gigabytes. Its size is read from the end record first
-    (``tail``, the archive's last 64 KB); a ZIP64 directory, which blurkit
-    never writes, is refused with it.
-    """
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < _END_RECORD.size:
-        raise zipfile.BadZipFile("File is not a zip file")
-    entries, size = _END_RECORD.unpack_from(tail, at)[4:6]
-    if entries > _MAX_INNER_MEMBERS or size > _MAX_INNER_MEMBERS * _MAX_DIRECTORY_ENTRY:
-        raise BlurkitInputError(
-            f"{damaged}: {entries} members in a {size}-byte directory; expected "
-            f"at most {_MAX_INNER_MEMBERS}"
-        )
-
-
-def _checked_members(
-    archive: zipfile.ZipFile, damaged: str, *, allowed, expected: str, limit
-) -> list[zipfile.ZipInfo]:
-    """The members of ``archive``, once each is known to be safe to read.
-
-    ``allowed(name)`` says whether a member name is ``expected`` (which
-    the message for an unexpected one states), ``limit(name)``
-    its largest unpacked size; ``limit(None)`` is the cap on all members
-    together. Declared sizes only: :func:`_read_member` holds the archive to
-    them.
-    """
-    infos = archive.infolist()
-    if len(infos) > _MAX_INNER_MEMBERS:
-        raise BlurkitInputError(
-            f"{damaged}: {len(infos)} members; expected at most {_MAX_INNER_MEMBERS}"
-        )
-    seen, total = set(), 0
-    for info in infos:
-        name, size = info.filename, info.file_size
-        if not allowed(name):
-            raise BlurkitInputError(
-                f"{damaged}: unexpected member {name!r}; expected only {expected}"
-            )
-        if name in seen:
-            raise BlurkitInputError(f"{damaged}: member {name!r} appears twice")
-        seen.add(name)
-        if size > limit(name):
-            raise BlurkitInputError(
-                f"{damaged}: {name} unpacks to {size} bytes; expected at most "
-                f"{limit(name)}"
-            )
-        total += size
-        if total > limit(None):
-            raise BlurkitInputError(
-                f"{damaged}: its members unpack to more than {limit(None)} bytes"
-            )
-        if size > _RATIO_FLOOR and size > MAX_COMPRESSION_RATIO * info.compress_size:
-            raise BlurkitInputError(
-                f"{damaged}: {name} unpacks {size} bytes from "
-                f"{info.compress_size} (a zip bomb?); expected a ratio of at most "
-                f"{MAX_COMPRESSION_RATIO}"
-            )
-    return infos
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """A member's bytes, in bounded steps: never more than its declared size.
-
-    ``archive.read`` inflates a whole compressed stream at once before
-    cutting it to the declared size, so a member that lies about its size
-    could still take gigabytes; step by step, ``zipfile`` stops at the
-    declared size, and checks the CRC.
-    """
-    chunks = []
-    with archive.open(info) as stream:
-        while chunk := stream.read(_READ_STEP):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _open_inner(data: bytes, damaged: str) -> zipfile.ZipFile:
-    _check_directory(data[-(1 << 16) - _END_RECORD.size :], damaged)
-    return zipfile.ZipFile(io.BytesIO(data))
-
-
 def _rebuild_skops(data: bytes, damaged: str) -> bytes:
     """``model.skops`` rebuilt from its members, each checked and read in steps.
 
-    skops reads its members whole (see :func:`_read_member`): it is given a
+    skops reads its members whole (see :func:`read_member`): it is given a
     copy holding exactly the checked bytes, stored uncompressed.
     """
     damaged = f"{damaged} ({_MODEL_MEMBER})"
     limit = MAX_MEMBER_BYTES[_MODEL_MEMBER]
     rebuilt = io.BytesIO()
     with (
-        _open_inner(data, damaged) as inner,
+        open_inner(data, damaged) as inner,
         zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_STORED) as out,
     ):
-        members = _checked_members(
+        members = checked_members(
             inner,
             damaged,
             allowed=_SKOPS_NAME.fullmatch,
@@ -424,34 +335,8 @@ def _rebuild_skops(data: bytes, damaged: str) -> bytes:
             limit=lambda _: limit,
         )
         for info in members:
-            out.writestr(info.filename, _read_member(inner, info))
+            out.writestr(info.filename, read_member(inner, info))
     return rebuilt.getvalue()
-
-
-def _read_npy(data: bytes) -> np.ndarray:
-    """One ``.npy`` array, without pickles, once its header agrees with its data.
-
-    A header may declare any shape: numpy would reserve it before finding the
-    data short.
-    """
-    stream = io.BytesIO(data)
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
-    else:
-        raise ValueError(f".npy format version {version}; expected 1.0 or 2.0")
-    if dtype.hasobject:
-        raise ValueError("an array of Python objects; expected numbers")
-    expected = math.prod(shape) * dtype.itemsize
-    if expected != len(data) - stream.tell():
-        raise ValueError(
-            f"{len(data) - stream.tell()} bytes of data for shape {shape} of "
-            f"{dtype}; expected {expected}"
-        )
-    stream.seek(0)
-    return np.lib.format.read_array(stream, allow_pickle=False)
 
 
 def _read_npz(data: bytes, damaged: str, names=None) -> dict[str, np.ndarray]:
@@ -462,10 +347,10 @@ def _read_npz(data: bytes, damaged: str, names=None) -> dict[str, np.ndarray]:
     """
     damaged = f"{damaged} ({_ARRAYS_MEMBER})"
     limit = MAX_MEMBER_BYTES[_ARRAYS_MEMBER]
-    with _open_inner(data, damaged) as npz:
+    with open_inner(data, damaged) as npz:
         members = {
             info.filename[: -len(".npy")]: info
-            for info in _checked_members(
+            for info in checked_members(
                 npz,
                 damaged,
                 allowed=_NPY_NAME.fullmatch,
@@ -476,7 +361,7 @@ def _read_npz(data: bytes, damaged: str, names=None) -> dict[str, np.ndarray]:
         arrays = {}
         for name in members if names is None else names:
             try:
-                arrays[name] = _read_npy(_read_member(npz, members[name]))
+                arrays[name] = read_npy(read_member(npz, members[name]))
             except ValueError as exc:
                 raise ValueError(f"{name}.npy: {exc}") from exc
         return arrays
@@ -576,8 +461,8 @@ def _read_archive(
     damaged = f"{path}: damaged blurkit model file"
     try:
         with open(path, "rb") as f:
-            f.seek(max(0, f.seek(0, os.SEEK_END) - (1 << 16) - _END_RECORD.size))
-            _check_directory(f.read(), damaged)
+            f.seek(max(0, f.seek(0, os.SEEK_END) - (1 << 16) - END_RECORD.size))
+            check_directory(f.read(), damaged)
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if _HEADER_MEMBER not in names:
@@ -591,7 +476,7 @@ def _read_archive(
                 )
             infos = {
                 info.filename: info
-                for info in _checked_members(
+                for info in checked_members(
                     archive,
                     damaged,
                     allowed=MAX_MEMBER_BYTES.__contains__,
@@ -602,7 +487,7 @@ def _read_archive(
                 )
             }
             header = json.loads(
-                _read_member(archive, infos[_HEADER_MEMBER]).decode("utf-8")
+                read_member(archive, infos[_HEADER_MEMBER]).decode("utf-8")
             )
             if not isinstance(header, dict) or header.get("format") != _FORMAT:
                 raise BlurkitInputError(
@@ -612,7 +497,7 @@ def _read_archive(
             data = {}
             for member, required in members.items():
                 if member in infos:
-                    data[member] = _read_member(archive, infos[member])
+                    data[member] = read_member(archive, infos[member])
                 elif required:
                     raise BlurkitInputError(f"{damaged}: {member} is missing")
                 else:
