@@ -69,15 +69,17 @@ def inner_thread_limits(n_threads: int):
                 torch.set_num_threads(previous)
 
 
-def one_openmp_thread() -> None:
-    """Limit OpenMP to one thread in the calling thread, for its lifetime.
+def one_openmp_thread():
+    """Limit OpenMP to one thread in the calling thread.
 
     OpenMP's thread count is a per-thread setting, which a thread started
-    by Python does not inherit: a thread pool's initializer.
+    by Python does not inherit: called as a thread pool's initializer, the
+    limit holds for the thread's lifetime; used as a context manager (the
+    returned limiter), until the block ends.
     """
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=1, user_api="openmp")
+    return threadpool_limits(limits=1, user_api="openmp")
 
 
 @contextlib.contextmanager

@@ -103,13 +103,14 @@ def read_pixels(path: str | os.PathLike) -> np.ndarray:
     `levels_to_float`).
     """
     data = _read_regular_file(path)
-    if data is not None:
-        try:
-            return _decode_image(data, path)
-        except BlurkitInputError:
-            # Reported below, with the file named as every other error names it.
-            pass
-    return _read_pixels_checked(Path(path))
+    if data is None:
+        return _read_pixels_checked(Path(path))
+    try:
+        return _decode_image(data, path)
+    except BlurkitInputError:
+        # Raised again with the file named as every other error names it
+        # (a Path), without reading it again.
+        return _decode_image(data, Path(path))
 
 
 # A FIFO opens at once, without a writer, and is then refused as not a

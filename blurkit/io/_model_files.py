@@ -15,8 +15,9 @@ A model file is a zip archive holding two or three members:
   are under ``predictor`` in the header. An array is stored once even when
   two of them use it (a CNN's weights are its predictor's). ``blurkit
   predict`` reads the predictor's arrays alone, without importing
-  scikit-learn, skops or skorch, unless asked for the blur sigma. They are
-  read with ``numpy.load(allow_pickle=False)``.
+  scikit-learn, skops or skorch, unless asked for the blur sigma. Each
+  is read as a ``.npy`` whose header must match its data, never unpickled
+  (see below).
 
 A model file from a stranger may also be built to exhaust memory (a zip
 bomb, or an archive that lies about its sizes). Before anything is read, each
@@ -69,7 +70,6 @@ from ._atomic import atomic_path
 from ._builtin import builtin_model_path
 from ._nets import nets_to_stand_ins, stand_ins_to_nets
 from ._zip_limits import (
-    END_RECORD,
     check_directory,
     checked_members,
     open_inner,
@@ -443,6 +443,31 @@ def _load_pickle(path: Path) -> tuple[Any, dict]:
     return payload["model"], info
 
 
+# What reading a damaged archive raises: zipfile's errors; ValueError for
+# JSON and UTF-8 decoding errors; EOFError and zlib.error for a cut or
+# damaged compressed stream; RuntimeError for an encrypted member, an unknown
+# compression method (NotImplementedError) and a JSON nested too deep
+# (RecursionError).
+_DAMAGED_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    ValueError,
+    EOFError,
+    RuntimeError,
+    zlib.error,
+)
+
+
+def _damaged(path: Path) -> str:
+    return f"{path}: damaged blurkit model file"
+
+
+def _damaged_error(path: Path, exc: BaseException) -> BlurkitInputError:
+    return BlurkitInputError(
+        f"{_damaged(path)} ({type(exc).__name__}: {one_line(exc)})"
+    )
+
+
 def _read_archive(
     path: Path, members: dict[str, bool]
 ) -> tuple[dict, dict[str, bytes | None]]:
@@ -458,11 +483,10 @@ def _read_archive(
         f"{path}: not a blurkit model file; expected a file written by "
         "`blurkit train` or blurkit.save_model"
     )
-    damaged = f"{path}: damaged blurkit model file"
+    damaged = _damaged(path)
     try:
         with open(path, "rb") as f:
-            f.seek(max(0, f.seek(0, os.SEEK_END) - (1 << 16) - END_RECORD.size))
-            check_directory(f.read(), damaged)
+            check_directory(f, damaged)
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if _HEADER_MEMBER not in names:
@@ -504,21 +528,8 @@ def _read_archive(
                     data[member] = None
     except BlurkitInputError:
         raise
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        ValueError,
-        EOFError,
-        RuntimeError,
-        zlib.error,
-    ) as exc:
-        # ValueError includes JSON and UTF-8 decoding errors; zlib.error a
-        # damaged compressed stream; RuntimeError an
-        # encrypted member, an unknown compression method (NotImplementedError)
-        # and a JSON nested too deep (RecursionError).
-        raise BlurkitInputError(
-            f"{damaged} ({type(exc).__name__}: {one_line(exc)})"
-        ) from exc
+    except _DAMAGED_ERRORS as exc:
+        raise _damaged_error(path, exc) from exc
     except OSError as exc:
         raise BlurkitInputError(f"{path}: cannot read ({one_line(exc)})") from exc
     return header, data
@@ -613,7 +624,7 @@ def load_model(
             "`blurkit train` or blurkit.save_model"
         )
     header, members = _read_archive(path, {_MODEL_MEMBER: True, _ARRAYS_MEMBER: False})
-    damaged = f"{path}: damaged blurkit model file"
+    damaged = _damaged(path)
     # Every archive is checked before skops is imported (and with it
     # scikit-learn and torch: 300 MB).
     try:
@@ -625,30 +636,22 @@ def load_model(
         )
     except BlurkitInputError:
         raise
-    except (zipfile.BadZipFile, ValueError, EOFError, RuntimeError, zlib.error) as exc:
-        raise BlurkitInputError(
-            f"{damaged} ({type(exc).__name__}: {one_line(exc)})"
-        ) from exc
+    except _DAMAGED_ERRORS as exc:
+        raise _damaged_error(path, exc) from exc
     del members
     import skops.io as sio
 
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:
-        raise BlurkitInputError(
-            f"{path}: damaged blurkit model file ({type(exc).__name__}: "
-            f"{one_line(exc)})"
-        ) from exc
+        raise _damaged_error(path, exc) from exc
     _check_trusted(untrusted, what=f"{path}: refusing to load")
     try:
         stored = sio.loads(data, trusted=list(TRUSTED_TYPES))
         model = stand_ins_to_nets(stored["model"], arrays)
         training_summary = stored.get("training_summary")
     except Exception as exc:
-        raise BlurkitInputError(
-            f"{path}: damaged blurkit model file ({type(exc).__name__}: "
-            f"{one_line(exc)})"
-        ) from exc
+        raise _damaged_error(path, exc) from exc
     info = {
         "format_version": header["format_version"],
         "versions": header.get("versions"),
@@ -703,22 +706,11 @@ def load_predictor(path: str | os.PathLike | None = None):
         if data is None:
             raise KeyError(f"{_ARRAYS_MEMBER} is missing")
         keys = spec["arrays"]
-        stored = _read_npz(
-            data, f"{path}: damaged blurkit model file", sorted(set(keys.values()))
-        )
+        stored = _read_npz(data, _damaged(path), sorted(set(keys.values())))
         return make_predictor(spec, {name: stored[key] for name, key in keys.items()})
     except BlurkitInputError:
         raise
-    except (
-        KeyError,
-        TypeError,
-        ValueError,
-        EOFError,
-        OSError,
-        RuntimeError,
-        zipfile.BadZipFile,
-        zlib.error,
-    ) as exc:
+    except (*_DAMAGED_ERRORS, KeyError, TypeError, OSError) as exc:
         raise BlurkitInputError(
-            f"{path}: damaged blurkit model file ({_ARRAYS_MEMBER}: {one_line(exc)})"
+            f"{_damaged(path)} ({_ARRAYS_MEMBER}: {one_line(exc)})"
         ) from exc

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import struct
 import zipfile
 
@@ -40,22 +41,26 @@ _MAX_INNER_MEMBERS = 20_000
 _MAX_DIRECTORY_ENTRY = 512
 _READ_STEP = 1 * _MB
 # End of central directory record: signature, 4 counts, size, offset, comment.
-END_RECORD = struct.Struct("<4s4H2LH")
+_END_RECORD = struct.Struct("<4s4H2LH")
+# The end record, and the comment of up to 64 KB that may follow it.
+_TAIL_BYTES = (1 << 16) + _END_RECORD.size
 
 
-def check_directory(tail: bytes, damaged: str) -> None:
+def check_directory(stream, damaged: str) -> None:
     """Refuse a zip whose central directory is too large to parse cheaply.
 
     ``zipfile`` builds one object per member as it opens an archive, before
     any of them can be looked at: a directory of millions of tiny entries
-    would cost gigabytes. Its size is read from the end record first
-    (``tail``, the archive's last 64 KB); a ZIP64 directory, which blurkit
-    never writes, is refused with it.
+    would cost gigabytes. Its size is read from the end record first, in
+    the last 64 KB of ``stream`` (a seekable binary file); a ZIP64
+    directory, which blurkit never writes, is refused with it.
     """
+    stream.seek(max(0, stream.seek(0, os.SEEK_END) - _TAIL_BYTES))
+    tail = stream.read()
     at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < END_RECORD.size:
+    if at < 0 or len(tail) - at < _END_RECORD.size:
         raise zipfile.BadZipFile("File is not a zip file")
-    entries, size = END_RECORD.unpack_from(tail, at)[4:6]
+    entries, size = _END_RECORD.unpack_from(tail, at)[4:6]
     if entries > _MAX_INNER_MEMBERS or size > _MAX_INNER_MEMBERS * _MAX_DIRECTORY_ENTRY:
         raise BlurkitInputError(
             f"{damaged}: {entries} members in a {size}-byte directory; expected "
@@ -124,8 +129,11 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 
 def open_inner(data: bytes, damaged: str) -> zipfile.ZipFile:
-    check_directory(data[-(1 << 16) - END_RECORD.size :], damaged)
-    return zipfile.ZipFile(io.BytesIO(data))
+    """The zip archive held in ``data`` (a member of another), once its
+    directory is known to be small enough to open."""
+    stream = io.BytesIO(data)
+    check_directory(stream, damaged)
+    return zipfile.ZipFile(stream)
 
 
 def read_npy(data: bytes) -> np.ndarray:

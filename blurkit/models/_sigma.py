@@ -7,8 +7,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from threadpoolctl import threadpool_limits
 
+from .._threads import one_openmp_thread
 from .._validation import as_generator, check_images
 from ..degrade import add_noise, gaussian_blur
 from ..features import SharpnessFeatures
@@ -21,12 +21,6 @@ SIGMA_BAND_EDGES = (
     0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7,
     0.8, 1.0,
 )  # fmt: skip
-
-
-def _one_openmp_thread():
-    # Gradient boosting on a few thousand rows gains nothing from OpenMP
-    # threads, and on a busy machine they can slow a fit a hundredfold.
-    return threadpool_limits(1, user_api="openmp")
 
 
 def make_sigma_training_set(
@@ -134,7 +128,9 @@ class BlurSigmaRegressor(RegressorMixin, BaseEstimator):
                 random_state=self.random_state,
             ),
         )
-        with _one_openmp_thread():
+        # Gradient boosting on a few thousand rows gains nothing from OpenMP
+        # threads, and on a busy machine they can slow a fit a hundredfold.
+        with one_openmp_thread():
             self.model_.fit(images, y)
         return self
 
@@ -153,7 +149,7 @@ class BlurSigmaRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         # The features step validates X: a second float64 copy of the images
         # here would double the memory a large image takes.
-        with _one_openmp_thread():
+        with one_openmp_thread():
             return np.maximum(self.model_.predict(X), 0.0)
 
     def __sklearn_tags__(self):
