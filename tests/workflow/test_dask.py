@@ -346,7 +346,15 @@ def test_a_chunk_that_keeps_killing_workers_is_named(detector, image_folder):
     # A file that kills whichever worker reads it (a decoder crash): after
     # the allowed failures (none here), the run stops and names the chunk.
     with (
-        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        # One task at a time per worker (saturation 1.0), so that the dying
+        # worker holds only the chunk that kills it: with tasks queued on it,
+        # these fail with it, and an earlier one could be the one named.
+        dask.config.set(
+            {
+                "distributed.scheduler.allowed-failures": 0,
+                "distributed.scheduler.worker-saturation": 1.0,
+            }
+        ),
         dask_client("local") as client,
     ):
         client.register_plugin(_ExitOnRead(str(image_folder / "img10.png")))
