@@ -149,13 +149,13 @@ def predict_files(
     check_writable(output)
     if report is not None:
         check_writable(report)
-        if not hasattr(model, "predict_sigma"):
-            raise ValueError(
-                "the QC report needs the blur sigma, and this model has no "
-                "blur-sigma estimate"
-            )
     # The QC report ranks the inputs by their blur.
     need_sigma = sigma or report is not None
+    if need_sigma and not hasattr(model, "predict_sigma"):
+        needs = "the QC report needs" if report is not None else "sigma=True asks for"
+        raise ValueError(
+            f"{needs} the blur sigma; this model has no blur-sigma estimate"
+        )
     what = "volumes" if slices is not None else "images"
     subjects = [subject for subject, _ in entries]
     paths = [str(path) for _, path in entries]
@@ -308,7 +308,9 @@ def _predict_stacks(stacks, model, sigma):
         # One stack, converted at once when it holds 8-bit grey levels.
         images = convert(stacks[0] if len(stacks) == 1 else np.concatenate(stacks))
     else:
-        images = [convert(image) for stack in stacks for image in stack]
+        # Images of several sizes or kinds: a list, whose arrays every model
+        # reads as values (uint8 levels only pass as levels in one stack).
+        images = [from_uint8(image) for stack in stacks for image in stack]
     # Mean over each input's slices.
     bounds = np.concatenate([[0], np.cumsum(counts)[:-1]])
     sharp = list(np.asarray(model.classes_)).index(1)

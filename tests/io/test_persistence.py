@@ -190,6 +190,31 @@ def test_network_predictor_gives_the_full_models_probabilities(small_images, tmp
     np.testing.assert_array_equal(predictor.predict(X), model.predict(X))
 
 
+def test_network_predictor_reads_8_bit_files_of_two_sizes(small_images, tmp_path):
+    # A chunk of 8-bit PNGs of two sizes reaches the predictor as a list:
+    # each image must still be read as level / 255, like read_image does.
+    from blurkit.io import read_image, write_image
+    from blurkit.workflow import predict_files
+
+    X, y = small_images
+    model = CNN_MODELS["cnn"]().fit(X, y)
+    save_model(model, tmp_path / "cnn.blurkit")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, image in enumerate(X[::4]):
+        image = image if i % 2 else np.pad(image, 4)
+        write_image(folder / f"img{i}.png", image)
+    files = sorted(folder.glob("*.png"))
+    expected = [model.predict_proba([read_image(f)])[0, 1] for f in files]
+    out = tmp_path / "out.tsv"
+    predictor = load_predictor(tmp_path / "cnn.blurkit")
+    predict_files(predictor, [folder], out, probability=True, log=None)
+    rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
+    assert [row[0] for row in rows] == [f.stem for f in files]
+    # Written with six decimals.
+    np.testing.assert_allclose([float(row[2]) for row in rows], expected, atol=6e-7)
+
+
 def test_other_models_have_no_lightweight_predictor(small_images, tmp_path):
     X, y = small_images
     models = {
