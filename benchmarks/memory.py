@@ -5,8 +5,8 @@ and without ``--sigma`` (which loads the full model: scikit-learn and torch);
 a folder of large images stays bounded too, since each task reads and
 predicts at most ``CHUNK_PIXELS`` pixels at a time (one larger image alone).
 
-Each command runs as a separate process; its peak is the maximum resident set
-size that ``wait4`` reports for it. The images are made once from a demo
+Each command runs as a separate process, which reports its own peak resident
+set size (VmHWM; see ``throughput.run_timed``). The images are made once from a demo
 slice (bicubic upsampling plus seeded noise, so that they compress like real
 scans) in ``benchmarks/_work/memory/`` (git-ignored). The built-in model is
 used, so nothing needs training.
@@ -19,14 +19,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from throughput import blurkit_command, run_timed
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work" / "memory"
@@ -48,22 +46,8 @@ def make_image(path: Path, shape: tuple[int, int], seed: int) -> Path:
     return path
 
 
-def run_peak(command: list[str]) -> dict:
-    """Run a command; return its wall time and peak RSS (MB), from wait4."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT
-    )
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{stderr.decode()}")
-    return {"wall": time.perf_counter() - start, "rss_mb": usage.ru_maxrss / 1024}
-
-
 def predict(*args: str) -> list[str]:
-    return [sys.executable, "-m", "blurkit.cli", "predict", *args, "-q"]
+    return blurkit_command("predict", *args, "-q")
 
 
 def main(argv=None) -> int:
@@ -78,7 +62,7 @@ def main(argv=None) -> int:
     folder.mkdir(exist_ok=True)
     for i, shape in enumerate(FOLDER_SHAPES):
         make_image(folder / f"large{i}_{shape[0]}x{shape[1]}.png", shape, i + 1)
-    small = ROOT / "data" / "validation" / "sub-DEMO0081.png"
+    small = SOURCE
     out = str(WORK / "out.tsv")
 
     cases = [
@@ -96,7 +80,7 @@ def main(argv=None) -> int:
     ]  # fmt: skip
     print(f"{'blurkit predict (built-in model)':56}{'peak MB':>9}{'wall s':>8}  target")
     for label, command, limit in cases:
-        runs = [run_peak(command) for _ in range(args.repeat)]
+        runs = [run_timed(command) for _ in range(args.repeat)]
         peak = max(run["rss_mb"] for run in runs)
         wall = min(run["wall"] for run in runs)
         target = ""

@@ -52,6 +52,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -174,16 +175,62 @@ def train_model(path: Path, family: str, retrain: bool) -> str | None:
 # --------------------------------------------------------------------------- #
 
 
+# Runs a Python command (``-m MODULE ARGS`` or ``SCRIPT ARGS``, or ``-c CODE
+# ARGS``) in this interpreter, then writes its own peak resident set size
+# (VmHWM) to the file named first. ru_maxrss from wait4 would not do: Linux
+# carries it over fork and exec, so a child reports at least this benchmark's
+# own peak (the images it made, the timings it holds).
+_PEAK_WRAPPER = """
+import atexit, runpy, sys
+peak_file, how, target, *args = sys.argv[1:]
+
+def write_peak():
+    with open("/proc/self/status") as lines, open(peak_file, "w") as out:
+        out.write(next(line for line in lines if line.startswith("VmHWM:")))
+
+atexit.register(write_peak)
+if how == "-m":
+    sys.argv = [target, *args]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+elif how == "-c":
+    sys.argv = ["-c", *args]
+    exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+else:
+    sys.argv = [target, *args]
+    runpy.run_path(target, run_name="__main__")
+"""
+
+
+def _with_peak(command: list[str], peak_file: Path) -> list[str]:
+    """``command`` run through `_PEAK_WRAPPER` when it is a Python command."""
+    if command[0] != sys.executable or not sys.platform.startswith("linux"):
+        return command
+    how, rest = (
+        (command[1], command[2:])
+        if command[1] in ("-m", "-c")
+        else (
+            "script",
+            command[1:],
+        )
+    )
+    return [sys.executable, "-c", _PEAK_WRAPPER, str(peak_file), how, *rest]
+
+
 def run_timed(command: list[str], timeout: float | None = None) -> dict:
     """Run a command; return its wall time, CPU time and peak memory.
 
-    The peak is the child's maximum resident set size, from ``wait4``. A
-    command still running after ``timeout`` seconds is stopped, and the
-    result says ``timed_out``.
+    The CPU time is the child's, from ``wait4``; the peak is the resident
+    set size the child reports for itself (see `_PEAK_WRAPPER`; from
+    ``wait4`` for a command that is not Python's). A command still running
+    after ``timeout`` seconds is stopped, and the result says ``timed_out``.
     """
+    peak_file = Path(tempfile.mkdtemp()) / "peak.txt"
     start = time.perf_counter()
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT
+        _with_peak(command, peak_file),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
     )
     timer = threading.Timer(timeout, process.kill) if timeout else None
     if timer:
@@ -201,10 +248,15 @@ def run_timed(command: list[str], timeout: float | None = None) -> dict:
             f"{' '.join(command)} failed ({process.returncode}):\n"
             f"{stderr.decode(errors='replace')}"
         )
+    rss_mb = usage.ru_maxrss / 1024
+    if peak_file.is_file():
+        rss_mb = int(peak_file.read_text().split()[1]) / 1024
+        peak_file.unlink()
+    peak_file.parent.rmdir()
     return {
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
-        "rss_mb": usage.ru_maxrss / 1024,
+        "rss_mb": rss_mb,
         "timed_out": timed_out,
     }
 
