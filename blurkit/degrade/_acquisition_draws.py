@@ -20,6 +20,7 @@ from ._acquisition import (
     truncate_kspace,
 )
 from ._changes import add_noise
+from ._sampling import log_uniform, seed
 
 MOTION_MOVEMENTS = (1, 3)
 """Number of movements during an acquisition (inclusive)."""
@@ -33,11 +34,6 @@ TRUNCATION_FACTORS = (1.8, 3.0)
 GIBBS_FACTORS = (2.5, 4.0)
 THICKNESS_FACTORS = (2.0, 3.2)
 ACQUISITION_NOISE = (0.005, 0.04)
-
-
-def _seed(rng: np.random.Generator) -> int:
-    # Stored in the parameters, so that they alone reproduce a noisy output.
-    return int(rng.integers(np.iinfo(np.int32).max))
 
 
 def _signed(rng: np.random.Generator, low: float, high: float, size=None):
@@ -123,7 +119,7 @@ def draw_acquisition_noise(rng: np.random.Generator) -> dict:
         "blur_params": ACQUISITION_BLURS[blur][1](rng),
         "noise": "rician" if rng.random() < 0.5 else "gaussian",
         "std": float(rng.uniform(*ACQUISITION_NOISE)),
-        "random_state": _seed(rng),
+        "random_state": seed(rng),
     }
 
 
@@ -158,7 +154,7 @@ def draw_kspace_spike(rng: np.random.Generator) -> dict:
     n = int(rng.integers(1, 4))
     return {
         "positions": rng.uniform(-0.5, 0.5, (n, 2)).tolist(),
-        "intensity": float(np.exp(rng.uniform(np.log(0.02), np.log(0.5)))),
+        "intensity": log_uniform(rng, 0.02, 0.5),
         "magnitude": bool(rng.random() < 0.5),
     }
 
@@ -172,4 +168,4 @@ def draw_bias_field(rng: np.random.Generator) -> dict:
 
 def draw_rician_noise(rng: np.random.Generator) -> dict:
     """Rician noise, std 0.5-5%."""
-    return {"std": float(rng.uniform(0.005, 0.05)), "random_state": _seed(rng)}
+    return {"std": float(rng.uniform(0.005, 0.05)), "random_state": seed(rng)}

@@ -37,23 +37,15 @@ from ._changes import (
     scale_intensity,
     stretch_contrast,
 )
+from ._sampling import log_uniform, seed
 
 __all__ = ["DEGRADATIONS", "Degradation", "degrade"]
-
-
-def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
-    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
-
-
-def _seed(rng: np.random.Generator) -> int:
-    # Stored in the parameters, so that they alone reproduce a noisy output.
-    return int(rng.integers(np.iinfo(np.int32).max))
 
 
 def _draw_gaussian(rng: np.random.Generator) -> dict:
     # Log-uniform: as many draws in [0.9, 1.9] as in [1.9, 4], because the
     # mild blurs near the contract's minimum are the hard ones.
-    return {"sigma": _log_uniform(rng, 0.9, 4.0)}
+    return {"sigma": log_uniform(rng, 0.9, 4.0)}
 
 
 def _draw_motion(rng: np.random.Generator) -> dict:
@@ -108,14 +100,14 @@ def _blur_then_gamma(image: np.ndarray, *, gamma: float, **blur: Any) -> np.ndar
 
 
 def _draw_noise(rng: np.random.Generator) -> dict:
-    return {"std": float(rng.uniform(0.005, 0.06)), "random_state": _seed(rng)}
+    return {"std": float(rng.uniform(0.005, 0.06)), "random_state": seed(rng)}
 
 
 def _draw_factor(rng: np.random.Generator) -> dict:
     # Log-uniform, so brightening and darkening are equally likely: sharp
     # slices must also be darkened and blurred ones brightened, because in the
     # challenge data the blurred slices are the dimmer ones.
-    return {"factor": _log_uniform(rng, 0.5, 2.0)}
+    return {"factor": log_uniform(rng, 0.5, 2.0)}
 
 
 def _draw_softening(rng: np.random.Generator) -> dict:
@@ -131,7 +123,7 @@ def _draw_brightening(rng: np.random.Generator) -> dict:
 
 
 def _draw_gamma(rng: np.random.Generator) -> dict:
-    return {"gamma": _log_uniform(rng, 0.5, 2.0)}
+    return {"gamma": log_uniform(rng, 0.5, 2.0)}
 
 
 def _draw_quality(rng: np.random.Generator) -> dict:
@@ -469,7 +461,9 @@ MRI acquisition blurs (label 0): ``"kspace_motion"``,
 ``"ghosting"``, ``"kspace_spike"``, ``"bias_field"``, ``"rician_noise"``.
 Directed intensity cases: ``"dim_sharp"`` (label 1, sharp inputs only) and
 ``"brighten_blurred"`` (label None, blurred inputs only), each with weight 3;
-``"blur+noise"`` has weight 5.
+``"soften_sharp"`` (label 1, sharp inputs only: a Gaussian of sigma 0.2-0.5
+px, well below the contract's blur), weight 2; ``"blur+noise"`` has weight
+5, and ``"noise"``, ``"resize_canvas"`` and most acquisition cases weight 2.
 Photometric changes of blurred images (``"blur+scale"``, ``"blur+gamma"``,
 ``"blur+stretch"``, and the label-keeping ones applied to blurred inputs) are
 there so that a model cannot tell blur from brightness or contrast.
