@@ -82,11 +82,11 @@ _SUBMODULE = {
 __all__ = sorted(_SUBMODULE)
 
 
-# The subpackages; ``blurkit.degrade`` is the subpackage (its function is
-# ``blurkit.degrade.degrade``), so that ``from blurkit import degrade`` and
-# ``import blurkit.degrade`` mean the same thing.
+# The library's subpackages, loaded on first use (not ``cli``: importing it
+# sets up the command's process, see blurkit._process). ``blurkit.degrade``
+# is the subpackage (its function is ``blurkit.degrade.degrade``), so that
+# ``from blurkit import degrade`` and ``import blurkit.degrade`` agree.
 _SUBPACKAGES = (
-    "cli",
     "degrade",
     "features",
     "io",

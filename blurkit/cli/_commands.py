@@ -74,6 +74,11 @@ def _predict(args):
     return 3 if skipped else 0
 
 
+def _model_label(args):
+    """The model file, as the reports' headers name it."""
+    return str(args.model or "built-in (demo set)")
+
+
 def _report_details(args, model, info):
     """The QC report's header: model file, inputs, model."""
     from ..report import model_details
@@ -82,7 +87,7 @@ def _report_details(args, model, info):
     if len(inputs) > 3:
         inputs = [*inputs[:3], f"and {len(inputs) - 3} more"]
     return {
-        "Model file": str(args.model or "built-in (demo set)"),
+        "Model file": _model_label(args),
         "Inputs": ", ".join(inputs),
         **model_details(model, info),
     }
@@ -102,7 +107,7 @@ def _evaluate(args):
     print(format_metrics(results))
     if report is not None:
         details = {
-            "Model file": str(args.model or "built-in (demo set)"),
+            "Model file": _model_label(args),
             "Data": str(args.data_dir),
             **model_details(model, info),
         }
@@ -120,15 +125,11 @@ def _split_model(args):
     folder); otherwise there is no model file, and the built-in model is used
     (``args.model`` None).
     """
-    from ..io import IMAGE_SUFFIXES, is_nifti_name
+    from ..io import is_image_name
 
     paths = args.inputs if args.command == "predict" else args.paths
     first = Path(paths[0])
-    is_model = (
-        first.is_file()
-        and first.suffix.lower() not in IMAGE_SUFFIXES
-        and not is_nifti_name(first.name)
-    )
+    is_model = first.is_file() and not is_image_name(first.name)
     n_inputs = len(paths) - 1 if is_model else len(paths)
     if n_inputs == 0:
         raise ValueError(

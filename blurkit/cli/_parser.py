@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .._geometry import DEFAULT_CORONAL_INDEX, PIXEL_SPACING_MM
+from ..io._builtin import BUILTIN_FAMILY
 from ..models._families import FAMILIES
 
 __all__ = ["build_parser"]
@@ -61,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--model",
         choices=["auto", *FAMILIES],
-        default="features",
+        default=BUILTIN_FAMILY,
         help="model family; 'auto' selects among all of them by "
-        "cross-validation (default: features)",
+        f"cross-validation (default: {BUILTIN_FAMILY}, the built-in model's)",
     )
     train.add_argument(
         "--cv",

@@ -18,7 +18,13 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "_atomic": ["atomic_path", "check_writable"],
         "_bids": ["find_bids_t1w", "is_bids_root"],
         "_builtin": ["BUILTIN_FAMILY", "builtin_model_path"],
-        "_folders": ["Dataset", "list_images", "load_dataset", "subject_id"],
+        "_folders": [
+            "Dataset",
+            "is_image_name",
+            "list_images",
+            "load_dataset",
+            "subject_id",
+        ],
         "_images": ["IMAGE_SUFFIXES", "read_image", "read_pixels", "write_image"],
         "_model_files": ["TRUSTED_TYPES", "load_model", "load_predictor", "save_model"],
         "_nifti": [

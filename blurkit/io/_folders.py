@@ -22,7 +22,7 @@ from ._images import IMAGE_SUFFIXES, read_image
 from ._nifti import NIFTI_SUFFIXES, is_nifti_name, nifti_subject_id
 from ._tables import SUBJECTS_FILE, read_subject_ids, read_subjects_tsv
 
-__all__ = ["Dataset", "list_images", "load_dataset", "subject_id"]
+__all__ = ["Dataset", "is_image_name", "list_images", "load_dataset", "subject_id"]
 
 
 _READABLE_SUFFIXES = IMAGE_SUFFIXES + NIFTI_SUFFIXES
@@ -49,7 +49,9 @@ class Dataset(NamedTuple):
     subjects: list[str]
 
 
-def _is_image_name(name: str) -> bool:
+def is_image_name(name: str) -> bool:
+    """Whether a file name ends in a suffix blurkit reads (an image or a
+    NIfTI volume), compared case-insensitively."""
     return name.lower().endswith(_READABLE_SUFFIXES)
 
 
@@ -81,7 +83,7 @@ def _images_by_stem(folder: Path) -> dict[str, Path]:
     rank = {suffix: i for i, suffix in enumerate(_READABLE_SUFFIXES)}
     found: dict[str, Path] = {}
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if not entry.is_file() or not _is_image_name(entry.name):
+        if not entry.is_file() or not is_image_name(entry.name):
             continue
         path = Path(entry.path)
         stem = subject_id(path)
@@ -170,7 +172,7 @@ def list_images(
                         e.name
                         for e in entries
                         if not e.name.startswith(".")
-                        and _is_image_name(e.name)
+                        and is_image_name(e.name)
                         and e.is_file()
                     )
                 if not names:
@@ -181,7 +183,7 @@ def list_images(
                 paths = [item / name for name in names]
                 pairs = [(subject_id(path), path) for path in paths]
         elif item.is_file():
-            if not _is_image_name(item.name):
+            if not is_image_name(item.name):
                 raise BlurkitInputError(
                     f"{item}: not an image file name; expected a folder or a file "
                     f"ending in one of {', '.join(_READABLE_SUFFIXES)}"

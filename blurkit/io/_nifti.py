@@ -14,6 +14,7 @@ several slices per volume with :func:`read_nifti_slices`.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zlib
@@ -260,7 +261,7 @@ def _read_canonical(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise BlurkitInputError(
                 f"{path}: NIfTI image of shape {image.shape}; expected a 3-D volume"
             )
-        n_voxels = int(np.prod(shape, dtype=np.float64))
+        n_voxels = math.prod(shape)
         if n_voxels > MAX_VOLUME_VOXELS:
             raise BlurkitInputError(
                 f"{path}: NIfTI volume of shape {tuple(shape)} ({n_voxels} voxels); "
