@@ -331,8 +331,10 @@ def _write_report(
     if n_skipped:
         details["Skipped"] = f"{n_skipped} unreadable inputs (listed on stderr)"
 
+    @functools.cache
     def image(i):
-        # An image, or the middle one of a volume's predicted slices.
+        # An image, or the middle one of a volume's predicted slices; read
+        # once, though it may be both among the blurriest and borderline.
         stack = _read_slices(paths[i], slices)
         return from_uint8(stack[len(stack) // 2])
 

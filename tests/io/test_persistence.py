@@ -560,8 +560,6 @@ def test_a_skops_payload_cannot_smuggle_a_pickle(tmp_path):
 # Hostile archives: zip bombs, lying sizes, unexpected names
 # --------------------------------------------------------------------------- #
 
-GB = 1 << 30
-
 
 def _deflated_zeros(mib):
     """A raw deflate stream of ``mib`` MiB of zeros, as a list of chunks.
@@ -627,7 +625,7 @@ def _npy(array):
     return buffer.getvalue()
 
 
-def _model_file(path, *members, predictor=True):
+def _model_file(path, *members):
     """A model file whose header and skops part are sound, plus ``members``."""
     header = _header(predictor={"kind": "features", "arrays": {"w": "a"}})
     sound = [_honest(HEADER, header.encode()), _honest(MODEL, sio.dumps({"model": 1}))]

@@ -242,7 +242,7 @@ def test_exported_at_the_top():
 # --------------------------------------------------------------------------- #
 
 
-def test_report_renders_in_headlessrun_chromium(report, tmp_path):
+def test_report_renders_in_headless_chromium(report, tmp_path):
     shot = tmp_path / "shot.png"
     run_chromium(
         tmp_path,

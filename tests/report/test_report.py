@@ -38,13 +38,8 @@ FLIPPED = (0, 3, 10)  # validation images whose label the tests flip
 
 
 @pytest.fixture(scope="module")
-def detector():
-    train = blurkit.load_dataset(DEMO_DATA / "train")
-    return blurkit.BlurDetector(
-        classifier=blurkit.make_model_search("features", cv=2),
-        sigma_estimator=blurkit.BlurSigmaRegressor(max_iter=50, random_state=0),
-        random_state=0,
-    ).fit(train.images, train.labels)
+def detector(small_model_file):
+    return blurkit.load_model(small_model_file)[0]
 
 
 @pytest.fixture(scope="module")
