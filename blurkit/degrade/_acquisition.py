@@ -198,15 +198,12 @@ def kspace_motion(
             for r, t in positions
         ]
     spectrum = np.zeros(image.shape, dtype=np.complex128)
-    cache = {}
+    image = image.astype(np.float64)
     for segment in np.unique(segment_of_line):
         rotation, translation = positions[int(segment)]
-        key = (rotation, translation)
-        if key not in cache:
-            cache[key] = _rigid(image.astype(np.float64), rotation, translation)
         lines = segment_of_line == segment
         index = (lines, slice(None)) if axis == 0 else (slice(None), lines)
-        spectrum[index] = cache[key][index]
+        spectrum[index] = _rigid(image, rotation, translation)[index]
     return _from_spectrum(spectrum, magnitude)
 
 
