@@ -40,6 +40,7 @@ __all__ = [
     "check_magnitude",
     "check_nonnegative",
     "clip_to_unit",
+    "constant_images",
     "from_uint8",
     "group_by_shape",
     "stack_if_same_shape",
@@ -230,6 +231,18 @@ def stack_if_same_shape(images, *, dtype=None):
     if images and all(image.shape == images[0].shape for image in images):
         return np.stack(images).astype(dtype or images[0].dtype, copy=False)
     return images
+
+
+def constant_images(images) -> np.ndarray:
+    """Which images hold a single value: a boolean per image of a stack or list.
+
+    Such an image holds no detail at all, so blurkit's models call it
+    blurred, whatever their features would extrapolate to.
+    """
+    if isinstance(images, np.ndarray) and images.ndim == 3:
+        flat = images.reshape(len(images), -1)
+        return flat.min(axis=1) == flat.max(axis=1)
+    return np.array([np.min(image) == np.max(image) for image in images], dtype=bool)
 
 
 MIN_IMAGE_SIZE = 16

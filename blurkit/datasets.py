@@ -6,7 +6,8 @@ demo set imitates them from a source every blurkit install has: the MNI ICBM152
 2009 grey- and white-matter templates shipped inside nilearn. Each demo subject
 is a coronal slice of the template, chosen a few millimetres around the
 thalamus, deformed by a smooth random displacement field, given a fine
-texture and a random contrast curve; half of them are then blurred with a
+texture, a random contrast curve and a slight blur of its own (the scanner's,
+at most 0.5 px); half of them are then blurred with a
 Gaussian of standard deviation 2.5 to 3.5 pixels (label 0), the other half
 are left sharp (label 1). Nothing else differs between the classes.
 
@@ -40,6 +41,9 @@ IMAGE_SIZE = 121
 # through the thalamus and the hippocampi, like the challenge slices.
 SLICE_RANGE = (66, 78)
 BLUR_SIGMA_RANGE = (2.5, 3.5)
+# The scanner's own blur, on every image: sharp scans are not all equally
+# crisp (the challenge's sharp slices differ by about this much).
+SCANNER_SIGMA_RANGE = (0.0, 0.5)
 
 
 @functools.lru_cache(maxsize=1)
@@ -156,11 +160,13 @@ def make_demo_images(
     a random global scaling of 0.95 to 1.05 per axis and a smooth random
     displacement (white noise smoothed by a Gaussian of 10 px, scaled to a
     standard deviation of 1 to 2.5 px); a multiplicative texture (noise
-    smoothed by a Gaussian of 0.8 px, 5 to 12 % standard deviation); a contrast
-    window with lower end 0.25 to 0.4 and upper end 0.75 to 0.9 of the
-    template's probability scale, clipped to [0, 1] (the saturation of the
-    challenge images) and raised to a power 1 to 1.5. Blurred images are then
-    filtered by a Gaussian with a standard deviation drawn in [2.5, 3.5] px.
+    smoothed by a Gaussian of 0.8 px, 5 to 12 % standard deviation); the
+    scanner's own blur, a Gaussian with a standard deviation drawn in [0, 0.5]
+    px (sharp scans are not all equally crisp); a contrast window with lower
+    end 0.25 to 0.4 and upper end 0.75 to 0.9 of the template's probability
+    scale, clipped to [0, 1] (the saturation of the challenge images) and
+    raised to a power 1 to 1.5. Blurred images are then filtered by a
+    Gaussian with a standard deviation drawn in [2.5, 3.5] px.
     The same random numbers are drawn for every image whatever its label, so
     the blur is the only systematic difference between the classes.
 
@@ -185,6 +191,10 @@ def make_demo_images(
         image = _random_deformation(image, rng)
         texture = ndimage.gaussian_filter(rng.standard_normal((size, size)), 0.8)
         image = image * (1 + rng.uniform(0.05, 0.12) * texture / texture.std())
+        # The scanner's blur comes before the intensity window and saturation.
+        image = ndimage.gaussian_filter(
+            image, rng.uniform(*SCANNER_SIGMA_RANGE), mode="constant"
+        )
         low, high = rng.uniform(0.25, 0.4), rng.uniform(0.75, 0.9)
         gamma = rng.uniform(1.0, 1.5)
         image = np.clip((image - low) / (high - low), 0, 1) ** gamma

@@ -314,6 +314,15 @@ _REGISTRY = {
         "sparser along a random axis (box, Gaussian or point profile), "
         "interpolated back (linear or cubic) (contract: 2-3x).",
     ),
+    "grid_resampling": Degradation(
+        thick_slices,
+        0,
+        acq.draw_grid_resampling,
+        description="Anisotropic resolution as nearest-neighbour downsampling "
+        "makes it: every 2nd or 3rd line along a random axis kept, the others "
+        "interpolated (linear or cubic). The aliased spectrum looks sharp; the "
+        "period of the interpolated lines gives it away.",
+    ),
     "acquisition+noise": Degradation(
         acq.acquisition_blur_then_noise,
         0,

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_images, group_by_shape
 from ..metrics import (
+    RESAMPLING_PERIODS,
     SHARPNESS_BAND_EDGES,
     highfreq_energy_ratio_stack,
     laplacian_variance_stack,
@@ -227,7 +228,12 @@ class SharpnessFeatures(_ImageFeatures):
       Motion blur removes detail along one direction only; this catches it.
 
     plus ``noise_to_signal``: log10 of the noise power over the reference
-    power.
+    power, and (with ``resampling=True``) ``resampling_2`` and
+    ``resampling_3``: the evidence that every 2nd or 3rd line along an axis
+    was interpolated from its neighbours, as when slices 2-3 times thicker,
+    or a nearest-neighbour downsampling, are resampled back (0 for none,
+    down to -3; see :func:`blurkit.sharpness_features`). Such an image keeps
+    its original lines and an aliased spectrum that looks sharp.
 
     Parameters
     ----------
@@ -239,6 +245,8 @@ class SharpnessFeatures(_ImageFeatures):
         Number of orientation sectors for the ``_min`` features.
     subtract_noise : bool, default=True
         Subtract the estimated noise floor before taking ratios.
+    resampling : bool, default=True
+        Add the features ``resampling_2`` and ``resampling_3``.
     image_shape : tuple of int, default=None
         Shape of the images when ``X`` is passed as a 2-D table of flattened
         images.
@@ -246,7 +254,7 @@ class SharpnessFeatures(_ImageFeatures):
     Attributes
     ----------
     n_features_out_ : int
-        ``2 * (n_bands - 1) + 1``.
+        ``2 * (n_bands - 1) + 1``, plus 2 with ``resampling``.
 
     Notes
     -----
@@ -263,7 +271,7 @@ class SharpnessFeatures(_ImageFeatures):
     >>> images = np.random.default_rng(0).random((2, 32, 32))
     >>> features = SharpnessFeatures().fit(images)
     >>> features.transform(images).shape
-    (2, 15)
+    (2, 17)
     >>> features.get_feature_names_out()[:2].tolist()
     ['band_0.15_0.25_mean', 'band_0.15_0.25_min']
     """
@@ -274,12 +282,19 @@ class SharpnessFeatures(_ImageFeatures):
         band_edges=SHARPNESS_BAND_EDGES,
         n_orientations=4,
         subtract_noise=True,
+        resampling=True,
         image_shape=None,
     ):
         self.band_edges = band_edges
         self.n_orientations = n_orientations
         self.subtract_noise = subtract_noise
+        self.resampling = resampling
         self.image_shape = image_shape
+
+    def __setstate__(self, state):
+        # Fitted before the resampling features existed (blurkit 0.3): none.
+        state.setdefault("resampling", False)
+        super().__setstate__(state)
 
     def _check_params(self):
         edges = np.asarray(self.band_edges, dtype=np.float64)
@@ -299,10 +314,17 @@ class SharpnessFeatures(_ImageFeatures):
         names = []
         for lo, hi in zip(edges[1:-1], edges[2:], strict=True):
             names += [f"band_{lo:g}_{hi:g}_mean", f"band_{lo:g}_{hi:g}_min"]
-        return names + ["noise_to_signal"]
+        names.append("noise_to_signal")
+        if self.resampling:
+            names += [f"resampling_{k}" for k in RESAMPLING_PERIODS]
+        return names
 
     def _features(self, stack):
         # check_images has validated the stack: skip the metrics' checks.
         return sharpness_features_stack(
-            stack, self.band_edges, self.n_orientations, self.subtract_noise
+            stack,
+            self.band_edges,
+            self.n_orientations,
+            self.subtract_noise,
+            self.resampling,
         )

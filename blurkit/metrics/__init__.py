@@ -15,6 +15,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     submod_attrs={
         "_sharpness": [
             "LOG_FLOOR",
+            "RESAMPLING_PERIODS",
             "SHARPNESS_BAND_EDGES",
             "log10_ratio",
             "sharpness_features",

@@ -22,6 +22,9 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from .._validation import as_generator, as_unit_image, check_images
 from ..degrade import DEGRADATIONS
 
+AUTO_AUGMENTED_IMAGES = 800
+"""Least number of degraded copies in all with ``n_copies="auto"``."""
+
 __all__ = ["AugmentedClassifier", "DegradationAugmenter"]
 
 
@@ -54,10 +57,13 @@ class DegradationAugmenter(BaseEstimator):
 
     Parameters
     ----------
-    n_copies : int, default=4
-        Degraded copies per input image. An input to which no selected
-        degradation applies (a blurred input when only blurs are selected)
-        gets no copies.
+    n_copies : int or "auto", default=4
+        Degraded copies per input image. "auto" makes at least
+        `AUTO_AUGMENTED_IMAGES` copies in all, and at least 4 per image: 4
+        for the 320 challenge images, 10 for the 80 demo images. A small
+        training set needs more draws to show the model each degradation
+        often enough. An input to which no selected degradation applies (a
+        blurred input when only blurs are selected) gets no copies.
     degradations : list of str or None, default=None
         Names of the degradations to draw from; None means all of them.
     keep_original : bool, default=True
@@ -150,10 +156,16 @@ class DegradationAugmenter(BaseEstimator):
         y_aug : ndarray of shape (n_output,)
             Labels of ``X_aug``, int.
         """
-        if not isinstance(self.n_copies, Integral) or self.n_copies < 0:
-            raise ValueError(f"Expected n_copies, an int >= 0, got {self.n_copies!r}.")
+        n_copies = self.n_copies
+        auto = isinstance(n_copies, str) and n_copies == "auto"
+        if not auto and (not isinstance(n_copies, Integral) or n_copies < 0):
+            raise ValueError(
+                f"Expected n_copies, an int >= 0 or 'auto', got {n_copies!r}."
+            )
         names = self._selected_names()
         images = check_images(X)
+        if auto:
+            n_copies = max(4, -(-AUTO_AUGMENTED_IMAGES // max(len(images), 1)))
         y = column_or_1d(y, warn=True)
         if len(y) != len(images):
             raise ValueError(
@@ -186,7 +198,7 @@ class DegradationAugmenter(BaseEstimator):
                 indices.append(index)
             if not candidates[label]:
                 continue
-            for _ in range(self.n_copies):
+            for _ in range(n_copies):
                 choice = rng.choice(len(candidates[label]), p=probabilities[label])
                 name = candidates[label][choice]
                 degradation = DEGRADATIONS[name]

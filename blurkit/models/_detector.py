@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._geometry import PIXEL_SPACING_MM
 from .._validation import check_image_size, check_images, stack_if_same_shape
+from ._predictor import blur_constant_images
 from ._selection import make_model_search
 from ._sigma import BlurSigmaRegressor, make_sigma_training_set
 
@@ -119,15 +120,18 @@ class BlurDetector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def predict(self, X):
         """Predict 1 (sharp) or 0 (blurred) for each image."""
-        check_is_fitted(self)
-        check_image_size(check_images(X))
-        return self.classifier_.predict(X)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def predict_proba(self, X):
-        """Probabilities of blurred (column 0) and sharp (column 1)."""
+        """Probabilities of blurred (column 0) and sharp (column 1).
+
+        A constant image holds no detail: it is blurred, with probability 1.
+        """
         check_is_fitted(self)
-        check_image_size(check_images(X))
-        return self.classifier_.predict_proba(X)
+        images = check_images(X)
+        check_image_size(images)
+        proba = self.classifier_.predict_proba(X)
+        return blur_constant_images(proba, images, self.classes_)
 
     def predict_sigma(self, X, *, unit="px"):
         """Estimated equivalent Gaussian blur of each image.

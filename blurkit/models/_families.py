@@ -216,8 +216,10 @@ def make_classifier(family="features", *, augment=True, random_state=None):
     augment : bool, default=True
         Wrap the model in :class:`AugmentedClassifier`, so that ``fit`` adds
         degraded copies of the training images (see
-        :class:`DegradationAugmenter`). This is what makes the model robust to
-        mild blur, noise and contrast changes the training data never shows.
+        :class:`DegradationAugmenter`; ``n_copies="auto"``: 4 per image, or
+        more for a training set under 200 images, at least 800 in all). This
+        is what makes the model robust to mild blur, noise and contrast
+        changes the training data never shows.
     random_state : int or None, default=None
         Seed of the augmentation and of the CNN.
 
@@ -233,6 +235,6 @@ def make_classifier(family="features", *, augment=True, random_state=None):
 
     return AugmentedClassifier(
         model,
-        augmenter=DegradationAugmenter(n_copies=4, random_state=random_state),
+        augmenter=DegradationAugmenter(n_copies="auto", random_state=random_state),
         random_state=random_state,
     )

@@ -32,13 +32,32 @@ import numpy as np
 from scipy.special import expit
 
 from .._geometry import PIXEL_SPACING_MM
-from .._validation import as_image_stack, check_image_size, from_uint8, group_by_shape
+from .._validation import (
+    as_image_stack,
+    check_image_size,
+    constant_images,
+    from_uint8,
+    group_by_shape,
+)
 
 # The checked-input entry point of sharpness_features_stack: predict_proba
 # has validated the images already.
-from ..metrics._sharpness import _sharpness_features
+from ..metrics._sharpness import RESAMPLING_PERIODS, _sharpness_features
 
 __all__ = ["FeaturesPredictor", "NetPredictor", "export_predictor", "make_predictor"]
+
+
+def blur_constant_images(proba, images, classes):
+    """Set the probabilities of constant images to certainly blurred (class 0).
+
+    An image of one value holds no detail: blurred by definition, not by a
+    model's extrapolation far outside its training images.
+    """
+    constant = constant_images(images)
+    if constant.any():
+        proba = np.array(proba, dtype=np.float64)
+        proba[constant] = np.asarray(classes) == 0
+    return proba
 
 
 class _Predictor:
@@ -66,13 +85,13 @@ class _Predictor:
             # Validated once, here: grey levels need no check of their values.
             stack = X if X.dtype == np.uint8 else as_image_stack(X)
             check_image_size(stack[:1])
-            return self._proba(stack)
+            return blur_constant_images(self._proba(stack), stack, self.classes_)
         images = [np.asarray(image) for image in X]
         check_image_size(images)
         proba = np.empty((len(images), len(self.classes_)))
         for indices, stack in group_by_shape(images):
             proba[indices] = self._proba(as_image_stack(stack))
-        return proba
+        return blur_constant_images(proba, images, self.classes_)
 
     def predict(self, X) -> np.ndarray:
         """Predicted label of each image (see `predict_proba`)."""
@@ -86,8 +105,9 @@ class FeaturesPredictor(_Predictor):
     ----------
     classes : array-like of shape (2,)
     features : dict
-        ``band_edges``, ``n_orientations`` and ``subtract_noise`` of the
-        :class:`~blurkit.SharpnessFeatures` step.
+        ``band_edges``, ``n_orientations``, ``subtract_noise`` and
+        ``resampling`` of the :class:`~blurkit.SharpnessFeatures` step
+        (``resampling`` missing, as in files of blurkit 0.3, means False).
     mean, scale : ndarray of shape (n_features,)
         The scaler's ``mean_`` and ``scale_``.
     coef : ndarray of shape (1, n_features)
@@ -112,13 +132,15 @@ class FeaturesPredictor(_Predictor):
         pixel_spacing=PIXEL_SPACING_MM,
     ):
         self.classes_ = np.asarray(classes)
-        self.features = dict(features)
+        self.features = {"resampling": False, **features}
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.pixel_spacing = float(pixel_spacing)
         n_features = 2 * (len(self.features["band_edges"]) - 2) + 1
+        if self.features["resampling"]:
+            n_features += len(RESAMPLING_PERIODS)
         shapes = {
             "mean": (self.mean.shape, (n_features,)),
             "scale": (self.scale.shape, (n_features,)),
@@ -137,6 +159,7 @@ class FeaturesPredictor(_Predictor):
             self.features["band_edges"],
             self.features["n_orientations"],
             self.features["subtract_noise"],
+            self.features["resampling"],
         )
         # StandardScaler.transform, then LogisticRegression.decision_function
         # and its binary predict_proba, in scikit-learn's order.
@@ -276,6 +299,7 @@ def _predictor_of(model: Any):
                 "band_edges": [float(edge) for edge in features.band_edges],
                 "n_orientations": int(features.n_orientations),
                 "subtract_noise": bool(features.subtract_noise),
+                "resampling": bool(features.resampling),
             },
             mean=scaler.mean_,
             scale=scaler.scale_,

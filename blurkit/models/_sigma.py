@@ -121,7 +121,9 @@ class BlurSigmaRegressor(RegressorMixin, BaseEstimator):
         if len(y) != len(images):
             raise ValueError(f"Got {len(images)} images but {len(y)} sigma values.")
         self.model_ = make_pipeline(
-            SharpnessFeatures(band_edges=SIGMA_BAND_EDGES, n_orientations=1),
+            SharpnessFeatures(
+                band_edges=SIGMA_BAND_EDGES, n_orientations=1, resampling=False
+            ),
             HistGradientBoostingRegressor(
                 max_iter=self.max_iter,
                 learning_rate=self.learning_rate,

@@ -16,12 +16,14 @@ from blurkit.degrade import (
     thick_slices,
     truncate_kspace,
 )
+from blurkit.degrade._acquisition_draws import draw_grid_resampling
 
 ACQUISITION_BLURS = (
     "kspace_motion",
     "truncate_kspace",
     "gibbs_ringing",
     "thick_slices",
+    "grid_resampling",
     "acquisition+noise",
 )
 ACQUISITION_KEEPERS = ("ghosting", "kspace_spike", "bias_field", "rician_noise")
@@ -194,6 +196,21 @@ def test_registered_cases_shapes_dtypes_labels_and_seeds(name):
     assert label == expected
     if expected is None:
         assert DEGRADATIONS[name].applies_to == {0, 1}
+
+
+def test_grid_resampling_keeps_every_kth_line():
+    image = phantom((60, 72), seed=2)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        params = draw_grid_resampling(rng)
+        factor, offset = int(params["factor"]), int(params["offset"])
+        assert factor in (2, 3) and 0 <= offset < factor
+        out = thick_slices(image, **params)
+        kept = [slice(None), slice(None)]
+        kept[params["axis"]] = slice(offset, None, factor)
+        # The sampled lines are the image's own; the others are not.
+        np.testing.assert_allclose(out[tuple(kept)], image[tuple(kept)], atol=1e-6)
+        assert not np.allclose(out, image, atol=1e-3)
 
 
 def test_motion_draws_move_enough_of_k_space():

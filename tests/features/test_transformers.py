@@ -5,7 +5,7 @@ from conftest import blur, phantom
 from sklearn.base import clone
 
 from blurkit import FFTSharpness, LaplacianVariance, SharpnessFeatures
-from blurkit.degrade import add_noise, motion_blur, resize_canvas
+from blurkit.degrade import add_noise, motion_blur, resize_canvas, thick_slices
 
 TRANSFORMERS = [LaplacianVariance(), FFTSharpness(), SharpnessFeatures()]
 
@@ -87,8 +87,71 @@ def test_min_over_orientations_catches_motion_blur(images):
 
 
 def test_constant_images_give_floor_features():
-    out = SharpnessFeatures().fit_transform(np.zeros((2, 16, 16)))
-    assert np.all(out == -6.0)
+    features = SharpnessFeatures().fit(np.zeros((2, 16, 16)))
+    out = features.transform(np.zeros((2, 16, 16)))
+    names = list(features.get_feature_names_out())
+    assert names[-2:] == ["resampling_2", "resampling_3"]
+    assert np.all(out[:, :-2] == -6.0)
+    # No line holds any detail: the resampling features' floor.
+    assert np.all(out[:, -2:] == -3.0)
+
+
+def _resampled(image, factor, axis, order):
+    """Every ``factor``-th line kept, the others interpolated (grid-aligned)."""
+    return thick_slices(
+        image, factor=factor, axis=axis, profile="point", order=order, offset=1.0
+    )
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_resampling_features_catch_interpolated_lines(images, factor, axis):
+    features = SharpnessFeatures().fit(images)
+    column = list(features.get_feature_names_out()).index(f"resampling_{factor}")
+    sharp = features.transform(images)[:, column]
+    assert np.all(sharp > -0.25)
+    linear = np.stack([_resampled(x, factor, axis, 1) for x in images])
+    assert np.all(features.transform(linear)[:, column] == -3.0)
+    # Cubic interpolation leaves the lines between some detail of their own.
+    cubic = np.stack([_resampled(x, factor, axis, 3) for x in images])
+    assert np.mean(features.transform(cubic)[:, column]) < np.mean(sharp) - 0.1
+    # The noise of the scanner, added after, is (partly) subtracted.
+    noisy = np.stack([add_noise(x, 0.02, random_state=0) for x in linear])
+    assert np.all(features.transform(noisy)[:, column] < sharp - 0.2)
+
+
+def test_resampling_features_are_not_fooled_by_noise_or_stripes(images):
+    features = SharpnessFeatures().fit(images)
+    sharp = features.transform(images)[:, -2:]
+    rows, columns = np.indices(images.shape[1:])
+    changed = {
+        "noise": [add_noise(x, 0.05, random_state=0) for x in images],
+        # A k-space spike's stripes: every 2nd line, and oblique ones, which
+        # inflate the noise estimate.
+        "stripes every 2nd row": [x + 0.3 * np.cos(np.pi * rows) for x in images],
+        "oblique stripes": [
+            x + 0.3 * np.cos(2 * np.pi * (0.25 * rows + 0.3 * columns)) for x in images
+        ],
+    }
+    for name, changed_images in changed.items():
+        out = features.transform(np.clip(np.stack(changed_images), 0, 1))[:, -2:]
+        assert np.all(out > -0.35), name
+    assert np.all(sharp > -0.25)
+
+
+def test_resampling_can_be_left_out_and_old_states_have_none(images):
+    without = SharpnessFeatures(resampling=False).fit(images)
+    assert without.n_features_out_ == 15
+    np.testing.assert_array_equal(
+        without.transform(images), SharpnessFeatures().fit_transform(images)[:, :-2]
+    )
+    # A transformer pickled by blurkit 0.3 has no such parameter.
+    state = SharpnessFeatures().fit(images).__getstate__()
+    del state["resampling"]
+    state["n_features_out_"] = 15
+    old = SharpnessFeatures.__new__(SharpnessFeatures)
+    old.__setstate__(state)
+    assert old.resampling is False and old.transform(images).shape == (4, 15)
 
 
 def test_two_d_input_with_image_shape():
