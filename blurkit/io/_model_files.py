@@ -117,6 +117,7 @@ TRUSTED_TYPES = (
     "blurkit.models._augment.DegradationAugmenter",
     "blurkit.models._detector.BlurDetector",
     "blurkit.models._selection.degraded_accuracy",
+    "blurkit.models._selection.simplest_family_within_one_se",
     "blurkit.models._families.log_odds",
     "blurkit.models._sigma.BlurSigmaRegressor",
     "blurkit.features._transformers.FFTSharpness",

@@ -125,12 +125,18 @@ def _sharpness_features(
     power = np.empty((n, len(edges) - 1, n_orientations))
     noise = np.empty(n)
     n_periods = len(RESAMPLING_PERIODS) if resampling else 0
-    periodic = np.empty((n, n_periods))
-    # The spectra a block at a time; the ratios, cheap, for all images at once.
+    h, w = _fft_friendly_crop(stack[:0]).shape[1:]
+    lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
+    # The spectra (and line details) a block at a time; the ratios, cheap,
+    # for all images at once.
     for start in range(0, n, _BLOCK):
         block = slice(start, start + _BLOCK)
-        power[block], noise[block], periodic[block] = _block_powers(
-            stack[block], edges, n_orientations, resampling, subtract_noise
+        scratch = _float32_crop(stack[block])
+        noise[block] = _noise_std(scratch, step=3) ** 2
+        if resampling:
+            lines[0][block], lines[1][block] = _line_details(scratch)
+        power[block] = _band_power_profile(
+            scratch, edges, n_orientations, overwrite=True
         )
     # Cells with no frequency of the grid (tiny images) hold no detail.
     power = np.nan_to_num(power, nan=0.0, copy=False)
@@ -142,43 +148,38 @@ def _sharpness_features(
     features[:, 0:n_bands:2] = log10_ratio(high.mean(axis=2) - floor, reference)
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
     features[:, n_bands] = log10_ratio(noise, reference[:, 0])
-    features[:, n_bands + 1 :] = periodic
+    if resampling:
+        features[:, n_bands + 1 :] = _resampling_features(
+            *lines, noise if subtract_noise else 0.0
+        )
     return features
 
 
-def _block_powers(
-    stack, band_edges, n_orientations, resampling=True, subtract_noise=True
-):
-    """Band powers (n, n_bands, n_orientations), noise variances, resampling."""
-    scratch = _float32_crop(stack)
-    noise = _noise_std(scratch, step=3) ** 2
-    if resampling:
-        periodic = _resampling_features(scratch, noise if subtract_noise else 0.0)
-    else:
-        periodic = np.empty((len(scratch), 0))
-    power = _band_power_profile(scratch, band_edges, n_orientations, overwrite=True)
-    return power, noise, periodic
+def _line_details(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's and each column's detail, over their central half.
 
-
-def _line_details(stack: np.ndarray, axis: int) -> np.ndarray:
-    """Mean squared second difference across each line along ``axis`` (1 or 2).
-
-    Lines are rows for ``axis=1`` (differences down the columns), columns
-    for ``axis=2``; each line's detail is taken over its central half, where
-    the anatomy is, which halves the cost.
+    A line's detail is the mean squared second difference across it (down
+    the columns for a row, along the rows for a column), taken over the
+    central half of the line, where the anatomy is, which halves the cost.
+    Returns arrays of shape (n, H - 2) and (n, W - 2), for the lines that
+    have two neighbours.
     """
-    length = stack.shape[3 - axis]
-    centre = slice(length // 4, length // 4 + max(1, length // 2))
-    part = stack[:, :, centre] if axis == 1 else stack[:, centre, :]
-    part = np.moveaxis(part, axis, 1)
+    h, w = stack.shape[1:]
+    part = stack[:, :, w // 4 : w // 4 + max(1, w // 2)]
     second = part[:, 2:] + part[:, :-2]
     second -= part[:, 1:-1]
     second -= part[:, 1:-1]
-    return np.einsum("nij,nij->ni", second, second) / second.shape[2]
+    rows = np.einsum("nij,nij->ni", second, second) / second.shape[2]
+    part = stack[:, h // 4 : h // 4 + max(1, h // 2)]
+    second = part[:, :, 2:] + part[:, :, :-2]
+    second -= part[:, :, 1:-1]
+    second -= part[:, :, 1:-1]
+    columns = np.einsum("nij,nij->nj", second, second) / second.shape[1]
+    return rows, columns
 
 
-def _resampling_features(stack: np.ndarray, noise_var: np.ndarray) -> np.ndarray:
-    """The resampling features of a float32 stack (see `sharpness_features`).
+def _resampling_features(rows, columns, noise_var) -> np.ndarray:
+    """The resampling features from `_line_details` (see `sharpness_features`).
 
     For each image and period ``k``: over both axes, the lowest log10 ratio
     of the weakest line phase's detail (lines ``p, p + k, p + 2k...``) to
@@ -186,13 +187,13 @@ def _resampling_features(stack: np.ndarray, noise_var: np.ndarray) -> np.ndarray
     both less the noise's (at most half the weakest phase's), clipped to
     [`RESAMPLING_FLOOR`, 0].
     """
-    n = len(stack)
+    n = len(rows)
     out = np.zeros((n, len(RESAMPLING_PERIODS)))
-    if min(stack.shape[1:]) < 3 + 2 * max(RESAMPLING_PERIODS):
+    if min(rows.shape[1], columns.shape[1]) < 1 + 2 * max(RESAMPLING_PERIODS):
         return out
     # A second difference (1, -2, 1) passes 6 times the noise variance.
     floor = 6.0 * np.broadcast_to(np.asarray(noise_var, dtype=np.float64), n)
-    details = [_line_details(stack, axis).astype(np.float64) for axis in (1, 2)]
+    details = (rows, columns)
     tiny = np.finfo(np.float64).tiny
     for axis in (0, 1):
         lines, across = details[axis], details[1 - axis].mean(axis=1)

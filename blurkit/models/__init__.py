@@ -31,6 +31,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "degraded_accuracy",
             "describe_candidate",
             "make_model_search",
+            "simplest_family_within_one_se",
         ],
         "_sigma": ["BlurSigmaRegressor", "make_sigma_training_set"],
     },

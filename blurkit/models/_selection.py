@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -15,6 +16,7 @@ __all__ = [
     "degraded_accuracy",
     "describe_candidate",
     "make_model_search",
+    "simplest_family_within_one_se",
 ]
 
 
@@ -107,8 +109,12 @@ def make_model_search(
     Returns
     -------
     GridSearchCV
-        Unfitted; ``refit=True``, so the best candidate is refitted on all
-        the training data.
+        Unfitted. Its ``refit`` is :func:`simplest_family_within_one_se`:
+        the best candidate of the first family (features, CNN, hybrid: the
+        order of their cost) whose best mean score is within one standard
+        error of the best of all, refitted on all the training data. A
+        family that wins by less than the folds' noise does not displace a
+        cheaper one; with one family it is simply the best candidate.
     """
     if param_grid is None:
         param_grid = default_param_grid(family, random_state=random_state)
@@ -121,9 +127,49 @@ def make_model_search(
         scoring=scoring,
         n_jobs=n_jobs,
         verbose=verbose,
-        refit=True,
+        refit=simplest_family_within_one_se,
         error_score="raise",
     )
+
+
+def simplest_family_within_one_se(cv_results) -> int:
+    """Index of the candidate to refit: the one-standard-error rule, by family.
+
+    The standard error of a candidate's mean score is its standard deviation
+    over the folds divided by the square root of their number. Families are
+    taken in the order of :data:`FAMILIES` (features, CNN, hybrid: cheapest
+    first; candidates without an ``estimator`` parameter count as one
+    family); the first whose best mean score reaches the overall best less
+    its standard error wins, with its best candidate (the first one on a
+    tie, as GridSearchCV's ``best_index_``).
+
+    Parameters
+    ----------
+    cv_results : dict
+        A GridSearchCV's ``cv_results_``.
+
+    Returns
+    -------
+    int
+    """
+    mean = np.asarray(cv_results["mean_test_score"], dtype=np.float64)
+    std = np.asarray(cv_results["std_test_score"], dtype=np.float64)
+    n_splits = sum(
+        key.startswith("split") and key.endswith("_test_score") for key in cv_results
+    )
+    best = int(np.nanargmax(mean))
+    threshold = mean[best] - std[best] / np.sqrt(max(n_splits, 1))
+    order = list(FAMILIES)
+    families = [
+        order.index(family_of(params["estimator"])) if "estimator" in params else 0
+        for params in cv_results["params"]
+    ]
+    for rank in sorted(set(families)):
+        members = [i for i, family in enumerate(families) if family == rank]
+        leader = members[int(np.nanargmax(mean[members]))]
+        if mean[leader] >= threshold:
+            return leader
+    return best
 
 
 def describe_candidate(params):

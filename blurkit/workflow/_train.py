@@ -89,11 +89,15 @@ def train_detector(
     table = cv_results_table(detector.classifier_)
     say("Cross-validation (score: accuracy on held-out and degraded images):", log)
     say(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), log)
-    say(
-        f"Best: {describe_candidate(detector.classifier_.best_params_)} "
-        f"(trained in {time.perf_counter() - start:.1f} s)",
-        log,
+    chosen = describe_candidate(detector.classifier_.best_params_)
+    top = table.candidate.iloc[0]
+    why = (
+        ""
+        if chosen == top
+        else f"; {top} scores higher by less than one standard error, and a "
+        "cheaper family wins then"
     )
+    say(f"Chosen: {chosen} (trained in {time.perf_counter() - start:.1f} s{why})", log)
     return detector
 
 

@@ -107,3 +107,53 @@ def test_user_grid_is_used(demo_train):
 def test_unknown_family_is_rejected():
     with pytest.raises(ValueError, match="family"):
         make_model_search("svm")
+
+
+def _cv_results(candidates, n_splits=3):
+    """cv_results_ of a search over (family, mean score, std) candidates."""
+    from blurkit.models._families import FAMILIES
+
+    estimators = {name: FAMILIES[name].build(0) for name in FAMILIES}
+    results = {
+        "mean_test_score": [mean for _, mean, _ in candidates],
+        "std_test_score": [std for _, _, std in candidates],
+        "params": [{"estimator": estimators[name]} for name, _, _ in candidates],
+    }
+    for split in range(n_splits):
+        results[f"split{split}_test_score"] = np.zeros(len(candidates))
+        results[f"split{split}_train_score"] = np.zeros(len(candidates))
+    return results
+
+
+def test_one_standard_error_rule_prefers_the_cheaper_family():
+    from blurkit.models import simplest_family_within_one_se as rule
+
+    # The challenge's table: the hybrid first by 0.001, well within one
+    # standard error (0.008 / sqrt(3)): the features' best candidate wins.
+    table = [
+        ("features", 0.983, 0.008),
+        ("features", 0.985, 0.009),
+        ("features", 0.985, 0.009),
+        ("cnn", 0.974, 0.008),
+        ("cnn", 0.981, 0.003),
+        ("hybrid", 0.986, 0.008),
+    ]
+    assert rule(_cv_results(table)) == 1
+    # Ahead by more than its standard error, the hybrid wins.
+    table[-1] = ("hybrid", 0.999, 0.008)
+    assert rule(_cv_results(table)) == 5
+    # With more folds the standard error shrinks: 0.986 - 0.008 / 10 > 0.985.
+    table[-1] = ("hybrid", 0.986, 0.008)
+    assert rule(_cv_results(table, n_splits=100)) == 5
+    # The CNN is tried before the hybrid.
+    table[4] = ("cnn", 0.9855, 0.003)
+    assert rule(_cv_results(table, n_splits=100)) == 4
+
+
+def test_search_refits_the_candidate_the_rule_chooses(detector):
+    search = detector.classifier_
+    from blurkit.models import simplest_family_within_one_se as rule
+
+    assert search.best_index_ == rule(search.cv_results_)
+    # With one family, that is the best candidate.
+    assert search.best_index_ == int(np.argmax(search.cv_results_["mean_test_score"]))
