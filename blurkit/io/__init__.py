@@ -21,6 +21,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "_folders": [
             "Dataset",
             "is_image_name",
+            "list_image_paths",
             "list_images",
             "load_dataset",
             "subject_id",

@@ -29,7 +29,7 @@ from ..exceptions import BlurkitInputError
 from ..io import (
     check_writable,
     is_nifti_name,
-    list_images,
+    list_image_paths,
     read_nifti_slices,
     read_pixels,
     write_predictions,
@@ -137,10 +137,10 @@ def predict_files(
         raise ValueError(
             f"the model's classes are {classes}; expected 0 (blurred) and 1 (sharp)"
         )
-    entries = list_images(inputs)
+    entries = list_image_paths(inputs)
     if slices is not None:
         for _, path in entries:
-            if not is_nifti_name(path.name):
+            if not is_nifti_name(os.path.basename(path)):
                 raise BlurkitInputError(
                     f"{path}: slice selection applies to NIfTI volumes; expected "
                     "a .nii or .nii.gz file"
@@ -158,7 +158,7 @@ def predict_files(
         )
     what = "volumes" if slices is not None else "images"
     subjects = [subject for subject, _ in entries]
-    paths = [str(path) for _, path in entries]
+    paths = [path for _, path in entries]
     if scheduler is not None:
         # Workers run in their own working folder: give them absolute paths.
         paths = [os.path.abspath(path) for path in paths]
