@@ -85,23 +85,22 @@ def _subject_of(name: str, path) -> str:
     return stem if dot and stem else name
 
 
-def _images_by_stem(folder: Path) -> dict[str, Path]:
-    """Map each stem to its image file in ``folder``, preferring ``.png``.
+def _images_by_stem(folder: Path) -> dict[str, str]:
+    """Map each stem to its image file's path in ``folder``, preferring ``.png``.
 
     When several files share a stem, the first suffix in ``IMAGE_SUFFIXES``
     then ``NIFTI_SUFFIXES`` wins (suffixes compared case-insensitively).
     """
     rank = {suffix: i for i, suffix in enumerate(_READABLE_SUFFIXES)}
-    found: dict[str, Path] = {}
+    found: dict[str, os.DirEntry] = {}
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if not entry.is_file() or not is_image_name(entry.name):
             continue
-        path = Path(entry.path)
-        stem = subject_id(path)
+        stem = _subject_of(entry.name, entry.path)
         old = found.get(stem)
-        if old is None or rank[_suffix(path.name)] < rank[_suffix(old.name)]:
-            found[stem] = path
-    return found
+        if old is None or rank[_suffix(entry.name)] < rank[_suffix(old.name)]:
+            found[stem] = entry
+    return {stem: entry.path for stem, entry in found.items()}
 
 
 def _check_folder(folder: Path) -> None:
@@ -111,7 +110,7 @@ def _check_folder(folder: Path) -> None:
         raise BlurkitInputError(f"{folder}: not a folder; expected a data folder")
 
 
-def _listed_images(folder: Path, subjects: Sequence[str]) -> list[Path]:
+def _listed_images(folder: Path, subjects: Sequence[str]) -> list[str]:
     """Image file of each subject listed in ``folder/subjects.tsv``."""
     tsv = folder / SUBJECTS_FILE
     by_stem = _images_by_stem(folder)
@@ -190,12 +189,7 @@ def list_image_paths(
                 ]
             elif (item / SUBJECTS_FILE).is_file():
                 subjects = read_subject_ids(item / SUBJECTS_FILE)
-                pairs = [
-                    (subject, str(path))
-                    for subject, path in zip(
-                        subjects, _listed_images(item, subjects), strict=True
-                    )
-                ]
+                pairs = list(zip(subjects, _listed_images(item, subjects), strict=True))
             else:
                 # Names, not paths, until sorted: folders may hold many files.
                 with os.scandir(item) as entries:

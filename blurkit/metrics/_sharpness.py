@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_image, as_image_stack
-from ._spatial import _noise_std
+from ._spatial import _noise_std, second_difference
 from ._spectral import _band_power_profile
 
 __all__ = [
@@ -125,8 +125,9 @@ def _sharpness_features(
     power = np.empty((n, len(edges) - 1, n_orientations))
     noise = np.empty(n)
     n_periods = len(RESAMPLING_PERIODS) if resampling else 0
-    h, w = _fft_friendly_crop(stack[:0]).shape[1:]
-    lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
+    if resampling:
+        h, w = _fft_friendly_crop(stack[:0]).shape[1:]
+        lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
     # The spectra (and line details) a block at a time; the ratios, cheap,
     # for all images at once.
     for start in range(0, n, _BLOCK):
@@ -166,14 +167,10 @@ def _line_details(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     h, w = stack.shape[1:]
     part = stack[:, :, w // 4 : w // 4 + max(1, w // 2)]
-    second = part[:, 2:] + part[:, :-2]
-    second -= part[:, 1:-1]
-    second -= part[:, 1:-1]
+    second = second_difference(part, axis=1)
     rows = np.einsum("nij,nij->ni", second, second) / second.shape[2]
     part = stack[:, h // 4 : h // 4 + max(1, h // 2)]
-    second = part[:, :, 2:] + part[:, :, :-2]
-    second -= part[:, :, 1:-1]
-    second -= part[:, :, 1:-1]
+    second = second_difference(part, axis=2)
     columns = np.einsum("nij,nij->nj", second, second) / second.shape[1]
     return rows, columns
 

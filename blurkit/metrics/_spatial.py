@@ -117,16 +117,31 @@ def _noise_response(stack: np.ndarray, out: np.ndarray, step: int = 1) -> None:
     integer grey levels (as float32) every step is exact. ``step`` keeps
     every ``step``-th interior pixel of every ``step``-th interior row.
     """
-    h, w = stack.shape[1:]
-    columns = stack[:, 0 : h - 2 : step] + stack[:, 2:h:step]
-    middle = stack[:, 1 : h - 1 : step]
-    columns -= middle
-    columns -= middle
-    np.add(columns[:, :, 0 : w - 2 : step], columns[:, :, 2:w:step], out=out)
-    middle = columns[:, :, 1 : w - 1 : step]
-    out -= middle
-    out -= middle
+    columns = second_difference(stack, axis=1, step=step)
+    second_difference(columns, axis=2, step=step, out=out)
     np.abs(out, out=out)
+
+
+def second_difference(stack, axis, *, step=1, out=None):
+    """``x[i - 1] - 2 x[i] + x[i + 1]`` along ``axis`` of a stack (1 or 2).
+
+    For every ``step``-th interior position ``i`` along that axis, all
+    positions along the others. Computed as ``(x[i - 1] + x[i + 1]) - x[i]
+    - x[i]``, into ``out`` when given (of the result's shape), else into a
+    new array: on integer grey levels (as float32) every step is exact.
+    """
+    n = stack.shape[axis]
+
+    def along(start, stop):
+        index = [slice(None)] * stack.ndim
+        index[axis] = slice(start, stop, step)
+        return stack[tuple(index)]
+
+    out = np.add(along(0, n - 2), along(2, n), out=out)
+    middle = along(1, n - 1)
+    out -= middle
+    out -= middle
+    return out
 
 
 def _row_medians(values: np.ndarray) -> np.ndarray:

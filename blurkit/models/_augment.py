@@ -22,10 +22,10 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from .._validation import as_generator, as_unit_image, check_images
 from ..degrade import DEGRADATIONS
 
+__all__ = ["AugmentedClassifier", "DegradationAugmenter"]
+
 AUTO_AUGMENTED_IMAGES = 800
 """Least number of degraded copies in all with ``n_copies="auto"``."""
-
-__all__ = ["AugmentedClassifier", "DegradationAugmenter"]
 
 
 class DegradationAugmenter(BaseEstimator):
