@@ -14,6 +14,7 @@ import sys
 
 __all__ = [
     "available_cpus",
+    "can_fork_workers",
     "effective_n_jobs",
     "inner_thread_limits",
     "one_openmp_thread",
@@ -41,6 +42,33 @@ def effective_n_jobs(n_jobs) -> int:
     if n_jobs < 0:
         return max(1, available_cpus() + 1 + n_jobs)
     return max(1, int(n_jobs))
+
+
+def can_fork_workers() -> bool:
+    """Whether worker processes may be forked from this process, safely.
+
+    Forked workers start in a millisecond with everything this process has
+    imported, where a fresh interpreter would import numpy and scipy again
+    (about 0.5 s of CPU each). Forking is safe only where nothing but the
+    forking thread runs, so this asks for all of:
+
+    - Linux (macOS frameworks are not fork-safe; Windows cannot fork);
+    - one thread in this process, counted by the system
+      (``/proc/self/task``): threads of Python, of BLAS or of anything else
+      could hold a lock the child would wait on forever;
+    - no OpenMP runtime loaded (GNU OpenMP hangs in a forked child once its
+      parent has run a parallel region) and no torch, which brings its own.
+    """
+    if not sys.platform.startswith("linux") or "torch" in sys.modules:
+        return False
+    try:
+        if len(os.listdir("/proc/self/task")) != 1:
+            return False
+    except OSError:
+        return False
+    from threadpoolctl import threadpool_info
+
+    return all(info["user_api"] != "openmp" for info in threadpool_info())
 
 
 @contextlib.contextmanager

@@ -15,15 +15,23 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import multiprocessing
 import os
+import signal
 import sys
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
 from .._geometry import PIXEL_SPACING_MM
-from .._threads import effective_n_jobs, inner_thread_limits, one_openmp_thread
+from .._threads import (
+    can_fork_workers,
+    effective_n_jobs,
+    inner_thread_limits,
+    one_openmp_thread,
+)
 from .._validation import check_image_size, from_uint8
 from ..exceptions import BlurkitInputError
 from ..io import (
@@ -91,8 +99,11 @@ def predict_files(
         most `CHUNK_PIXELS` pixels (an input larger than that alone), so
         memory stays bounded whatever the number and the size of the images.
     n_jobs : int, default=2
-        Threads that read and predict chunks, when ``scheduler`` is None
-        (``-1``: one per usable processor).
+        Workers that read and predict chunks, when ``scheduler`` is None
+        (``-1``: one per usable processor): processes forked from this one
+        where that is safe (Linux, a process running one thread, no torch or
+        OpenMP loaded: ``blurkit predict`` with a features model), else
+        threads.
     scheduler : None, "local", str or distributed.Client, default=None
         None runs in this process. Otherwise the chunks run on a Dask
         cluster (see :func:`blurkit.workflow.dask_client`): ``"local"``
@@ -173,7 +184,7 @@ def predict_files(
     done = np.zeros(n, dtype=bool)
     skipped = []
     if scheduler is None:
-        runner = _map_in_threads(functools.partial(task, model=model), chunks, n_jobs)
+        runner = _map_chunks(functools.partial(task, model=model), chunks, n_jobs)
     else:
         from ._dask import map_on_cluster
 
@@ -366,27 +377,75 @@ def _read_slices(path, slices):
     return stack
 
 
-def _map_in_threads(function, chunks, n_jobs):
+def _map_chunks(function, chunks, n_jobs):
     """Yield ``function(chunk)`` in order, ``n_jobs`` chunks at a time.
 
+    The chunks run in ``n_jobs`` worker processes forked from this one,
+    where that is safe (see :func:`blurkit._threads.can_fork_workers`: on
+    Linux, from a process that runs one thread and has loaded neither torch
+    nor OpenMP, as ``blurkit predict`` with a features model), else in
+    ``n_jobs`` threads. Processes never wait on each other for Python's
+    global lock, which costs threads about 15-30% more CPU time per image
+    (``benchmarks/threads.py``); forking them costs a millisecond, not the
+    fresh imports a spawned process would make.
+
     At most ``n_jobs + 1`` chunks are submitted ahead, so memory stays
-    bounded; their heavy work (decoding, FFTs, tensors) runs without the GIL.
-    ``n_jobs`` governs every thread: torch, BLAS and OpenMP run on one thread
-    in each of the ``n_jobs`` threads meanwhile (see
+    bounded. ``n_jobs`` governs every thread: torch, BLAS and OpenMP run on
+    one thread in each worker meanwhile (see
     :func:`blurkit._threads.inner_thread_limits`), ``n_jobs`` processors in
     all.
     """
     n_jobs = effective_n_jobs(n_jobs)
-    # OpenMP's thread count is a setting of each thread: set it in each one.
-    pool = ThreadPoolExecutor(max_workers=n_jobs, initializer=one_openmp_thread)
+    processes = n_jobs > 1 and len(chunks) > 1 and can_fork_workers()
     pending = deque()
-    try:
-        with inner_thread_limits(1):
+    with inner_thread_limits(1):
+        # Forked workers inherit these limits; OpenMP's thread count is a
+        # setting of each thread, set in each one.
+        if processes:
+            pool = ProcessPoolExecutor(
+                max_workers=min(n_jobs, len(chunks)),
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(function,),
+            )
+            submit = functools.partial(pool.submit, _run_in_worker)
+        else:
+            pool = ThreadPoolExecutor(max_workers=n_jobs, initializer=one_openmp_thread)
+            submit = functools.partial(pool.submit, function)
+        try:
             for chunk in chunks:
-                pending.append(pool.submit(function, chunk))
+                pending.append(submit(chunk))
                 if len(pending) > n_jobs:
-                    yield pending.popleft().result()
+                    yield _result(pending.popleft())
             while pending:
-                yield pending.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+                yield _result(pending.popleft())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# The function a forked worker runs on each chunk: set once per worker by
+# `_start_worker` (inherited, not pickled), so that only the chunk's paths
+# and its results cross between the processes.
+_worker_function = None
+
+
+def _start_worker(function):
+    global _worker_function
+    _worker_function = function
+    # Ctrl-C reaches the whole process group: the parent alone stops the run.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_in_worker(chunk):
+    return _worker_function(chunk)
+
+
+def _result(future):
+    """A chunk's result; a worker process that died is an OSError, in one line."""
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise ChildProcessError(
+            "a worker process stopped abruptly (killed, or out of memory?); "
+            "try --n-jobs 1 or a smaller --batch-size"
+        ) from exc
