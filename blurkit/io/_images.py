@@ -121,8 +121,8 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY
 def _read_regular_file(path) -> bytes | None:
     """The bytes of a non-empty regular file not named as NIfTI, or None.
 
-    The common case of a large run, in three system calls (open, fstat,
-    read). None for anything else (a missing file, a folder, a device, an
+    The common case of a large run, in four system calls (open, fstat,
+    read, close). None for anything else (a missing file, a folder, a device, an
     empty file, an OS error, a NIfTI name), which `_read_pixels_checked`
     then examines and reports.
     """
@@ -136,8 +136,13 @@ def _read_regular_file(path) -> bytes | None:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode) or status.st_size == 0:
             return None
+        # One read of the size fstat gave; a short one (a file shrinking, or
+        # larger than one read returns) reads on to the end.
+        data = os.read(fd, status.st_size)
+        if len(data) == status.st_size:
+            return data
         with open(fd, "rb", buffering=0, closefd=False) as file:
-            return file.readall()
+            return data + file.readall()
     except OSError:
         return None
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import multiprocessing
 import os
 import signal
@@ -32,7 +33,7 @@ from .._threads import (
     inner_thread_limits,
     one_openmp_thread,
 )
-from .._validation import check_image_size, from_uint8
+from .._validation import MIN_IMAGE_SIZE, check_image_size, from_uint8
 from ..exceptions import BlurkitInputError
 from ..io import (
     check_writable,
@@ -370,10 +371,11 @@ def _read_slices(path, slices):
         stack = read_nifti_slices(path, slices)
     else:
         stack = read_pixels(path)[np.newaxis]
-    try:
-        check_image_size(stack[:1], names=[str(path)])
-    except ValueError as exc:
-        raise BlurkitInputError(str(exc)) from None
+    if min(stack.shape[1:]) < MIN_IMAGE_SIZE:
+        try:
+            check_image_size(stack[:1], names=[str(path)])
+        except ValueError as exc:
+            raise BlurkitInputError(str(exc)) from None
     return stack
 
 
@@ -402,6 +404,10 @@ def _map_chunks(function, chunks, n_jobs):
         # Forked workers inherit these limits; OpenMP's thread count is a
         # setting of each thread, set in each one.
         if processes:
+            # Objects made so far are never collected in the workers: the
+            # collector neither walks them nor writes to their pages, which
+            # stay shared with this process (see gc.freeze).
+            gc.freeze()
             pool = ProcessPoolExecutor(
                 max_workers=min(n_jobs, len(chunks)),
                 mp_context=multiprocessing.get_context("fork"),
@@ -421,6 +427,8 @@ def _map_chunks(function, chunks, n_jobs):
                 yield _result(pending.popleft())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            if processes:
+                gc.unfreeze()
 
 
 # The function a forked worker runs on each chunk: set once per worker by
