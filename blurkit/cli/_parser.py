@@ -146,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-jobs",
         type=_positive_int,
         default=2,
-        help="threads that read and predict, each with torch, BLAS and "
-        "OpenMP on one thread (default: 2)",
+        help="workers that read and predict, each with torch, BLAS and "
+        "OpenMP on one thread: processes forked on Linux when no torch or "
+        "OpenMP is loaded (a features model), else threads (default: 2)",
     )
     predict.add_argument(
         "--scheduler",

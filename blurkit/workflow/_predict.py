@@ -1,7 +1,8 @@
 """Streaming prediction: one engine for image files and NIfTI volumes.
 
 The inputs are cut into chunks; each chunk is read and predicted as one task,
-by threads of this process or by the workers of a Dask cluster. Only a few
+by worker processes forked from this one (where that is safe), by threads of
+this process, or by the workers of a Dask cluster. Only a few
 chunks are in memory at a time, whatever the number of files, and the rows
 come out in input order either way.
 
