@@ -1,7 +1,7 @@
 """Where streaming prediction's extra CPU time goes: threads against processes.
 
 ``blurkit predict`` ran its chunks in ``--n-jobs`` threads; this script
-showed what they cost, and it now forks worker processes where that is safe
+showed what they cost, and the command now forks worker processes where safe
 (see ``blurkit.workflow._predict._map_chunks``), threads elsewhere. It
 measures, in this process and on the same PNG slices, the CPU time per image
 (user + system, ``getrusage``) and the wall time per image of:
