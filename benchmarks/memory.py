@@ -81,8 +81,7 @@ def main(argv=None) -> int:
     print(f"{'blurkit predict (built-in model)':56}{'peak MB':>9}{'wall s':>8}  target")
     for label, command, limit in cases:
         runs = [run_timed(command) for _ in range(args.repeat)]
-        # Plus its largest worker process's, where it forked any.
-        peak = max(run["rss_mb"] + run["workers_rss_mb"] for run in runs)
+        peak = max(run["peak_mb"] for run in runs)
         wall = min(run["wall"] for run in runs)
         target = ""
         if limit:

@@ -224,9 +224,11 @@ def _with_peak(command: list[str], peak_file: Path) -> list[str]:
 def run_timed(command: list[str], timeout: float | None = None) -> dict:
     """Run a command; return its wall time, CPU time and peak memory.
 
-    The CPU time is the child's, from ``wait4``; the peak is the resident
-    set size the child reports for itself (see `_PEAK_WRAPPER`; from
-    ``wait4`` for a command that is not Python's). A command still running
+    The CPU time is the child's and its workers', from ``wait4``; the peak
+    (``peak_mb``) is the resident set size the child reports for itself plus
+    its largest worker's (``rss_mb`` and ``workers_rss_mb``, see
+    `_PEAK_WRAPPER`; from ``wait4`` for a command that is not Python's). A
+    command still running
     after ``timeout`` seconds is stopped, and the result says ``timed_out``.
     """
     peak_file = Path(tempfile.mkdtemp()) / "peak.txt"
@@ -265,6 +267,10 @@ def run_timed(command: list[str], timeout: float | None = None) -> dict:
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss_mb": rss_mb,
         "workers_rss_mb": workers_mb,
+        # The command's peak plus its largest worker's (which counts the
+        # pages they share twice): memory that grows with the number of
+        # images, in the command or in a worker, shows in it.
+        "peak_mb": rss_mb + workers_mb,
         "timed_out": timed_out,
     }
 
@@ -430,13 +436,8 @@ def main(argv=None) -> int:
         "start-up included"
     )
 
-    # The command's peak plus its largest worker's (which counts the pages
-    # they share twice): memory that grew with the number of images, in the
-    # command or in a worker, shows in it.
-    def peak(key):
-        return max(run["rss_mb"] + run["workers_rss_mb"] for run in runs[key])
-
-    peak_large, peak_small = peak("features"), peak("small")
+    peak_large = max(run["peak_mb"] for run in runs["features"])
+    peak_small = max(run["peak_mb"] for run in runs["small"])
     ratio = peak_large / peak_small
     workers = max(run["workers_rss_mb"] for run in runs["features"])
     print(

@@ -383,14 +383,11 @@ def _read_slices(path, slices):
 def _map_chunks(function, chunks, n_jobs):
     """Yield ``function(chunk)`` in order, ``n_jobs`` chunks at a time.
 
-    The chunks run in ``n_jobs`` worker processes forked from this one,
-    where that is safe (see :func:`blurkit._threads.can_fork_workers`: on
-    Linux, from a process that runs one thread and has loaded neither torch
-    nor OpenMP, as ``blurkit predict`` with a features model), else in
-    ``n_jobs`` threads. Processes never wait on each other for Python's
-    global lock, which costs threads about 15-30% more CPU time per image
-    (``benchmarks/threads.py``); forking them costs a millisecond, not the
-    fresh imports a spawned process would make.
+    The chunks run in ``n_jobs`` worker processes forked from this one
+    where :func:`blurkit._threads.can_fork_workers` says that is safe, else
+    in ``n_jobs`` threads. Processes never wait on each other for Python's
+    global lock, which costs threads about 15% more CPU time per image
+    (``benchmarks/threads.py``).
 
     At most ``n_jobs + 1`` chunks are submitted ahead, so memory stays
     bounded. ``n_jobs`` governs every thread: torch, BLAS and OpenMP run on
