@@ -402,16 +402,31 @@ def check_image_size(images, *, min_size=MIN_IMAGE_SIZE, names=None):
             )
 
 
-def group_by_shape(images) -> list[tuple[np.ndarray, np.ndarray]]:
+def group_by_shape(images, max_bytes=2**24):
     """Group images by shape, for vectorised computation.
 
-    Returns a list of ``(indices, stack)`` pairs, where ``stack`` of shape
-    (k, H, W) holds the images at positions ``indices``, in input order.
+    Yields ``(indices, stack)`` pairs, where ``stack`` of shape (k, H, W)
+    holds the images at positions ``indices``, in input order.
+
+    Parameters
+    ----------
+    images : list of ndarray
+        2-D images.
+    max_bytes : int or None, default=2**24
+        Largest stack to build (16 MiB): a larger group of one shape comes as
+        several stacks, built one at a time, so that a thousand training
+        images are never copied at once (at least one image per stack). A
+        small stack reuses the memory of the one before; on a virtual machine,
+        fresh memory for a 100 MB stack can cost a second. None builds one
+        stack per shape.
     """
     positions = defaultdict(list)
     for i, image in enumerate(images):
         positions[image.shape].append(i)
-    return [
-        (np.asarray(idx), np.stack([images[i] for i in idx]))
-        for idx in positions.values()
-    ]
+    for idx in positions.values():
+        step = len(idx)
+        if max_bytes is not None:
+            step = max(1, min(step, max_bytes // max(images[idx[0]].nbytes, 1)))
+        for start in range(0, len(idx), step):
+            part = idx[start : start + step]
+            yield np.asarray(part), np.stack([images[i] for i in part])

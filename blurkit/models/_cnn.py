@@ -340,7 +340,7 @@ class BlurNetClassifier(NeuralNetClassifier):
             return super().predict_proba(X)
         # The lightweight predictor's path too: same function, same batches.
         images = check_images(X)
-        groups = group_by_shape(images)
+        groups = list(group_by_shape(images))
         batch_size = getattr(self, "iterator_valid__batch_size", self.batch_size)
         if len(groups) == 1:
             return blurnet_predict_proba(self.module_, groups[0][1], batch_size)

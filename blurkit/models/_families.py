@@ -155,17 +155,13 @@ FAMILIES = MappingProxyType(
     {
         "features": _Family(
             build=lambda random_state: make_feature_pipeline(),
-            grid=lambda random_state: {
-                "estimator": [make_feature_pipeline()],
-                "estimator__classify__C": [1.0, 10.0, 100.0],
-            },
+            grid=lambda random_state: {"estimator": [make_feature_pipeline()]},
             is_member=_is_pipeline,
         ),
         "cnn": _Family(
             build=lambda random_state: _make_cnn(random_state=random_state),
             grid=lambda random_state: {
-                "estimator": [_make_cnn(random_state=random_state)],
-                "estimator__module__n_filters": [4, 8],
+                "estimator": [_make_cnn(random_state=random_state)]
             },
             is_member=_is_cnn,
         ),

@@ -21,12 +21,18 @@ __all__ = [
 
 
 def default_param_grid(family="auto", *, random_state=None):
-    """A small, meaningful grid per family, for :func:`make_model_search`.
+    """One candidate per family, for :func:`make_model_search`.
 
-    - features: the logistic regression's ``C`` (how far to trust the
-      features) and whether the noise floor is subtracted.
-    - cnn: the number of filters (4 or 8).
-    - hybrid: the stacked model as is.
+    The default search compares the families (features, CNN, hybrid), each
+    with its default settings; it does not tune their hyperparameters, which
+    made no difference beyond the folds' noise on the challenge data. With
+    3 folds and the degraded-accuracy score, measured on it: ``C`` of the
+    features' logistic regression at 1, 10 and 100 scored 0.983, 0.985 and
+    0.985 (standard deviations about 0.008); the CNN with 4 or 8 filters
+    0.974 and 0.981. Each extra candidate costs a fit per fold, the CNN's
+    about 12 s. Pass your own grid to tune them, e.g.
+    ``{"estimator": [make_feature_pipeline()],
+    "estimator__classify__C": [1.0, 10.0, 100.0]}``.
 
     Parameters
     ----------

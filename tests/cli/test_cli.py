@@ -20,15 +20,15 @@ def model_file(tmp_path_factory):
 
 def test_train_progress_goes_to_stderr_only(tmp_path, capsys):
     path = tmp_path / "model.blurkit"
-    assert main(["train", str(DEMO_DATA / "train"), "-o", str(path), "--cv", "2"]) == 0
+    assert main(["train", str(DEMO_DATA / "train"), "-o", str(path), "--cv", "3"]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "Fitting 2 folds" in captured.err
-    # One progress line per fit (3 candidates x 2 folds), with what is left.
+    assert "Fitting 3 folds for each of 1 candidates" in captured.err
+    # One progress line per fit (1 candidate x 3 folds), with what is left.
     progress = [line for line in captured.err.splitlines() if "fits done" in line]
-    assert len(progress) == 6
-    assert progress[0].startswith("Cross-validation: 1/6 fits done, 5 left, about")
-    assert progress[-1].startswith("Cross-validation: 6/6 fits done, 0 left")
+    assert len(progress) == 3
+    assert progress[0].startswith("Cross-validation: 1/3 fits done, 2 left, about")
+    assert progress[-1].startswith("Cross-validation: 3/3 fits done, 0 left")
     # sklearn's own per-fit records (the parameters' repr) are not shown.
     assert "LogisticRegression(" not in captured.err
     assert "Saved the model" in captured.err
@@ -36,11 +36,11 @@ def test_train_progress_goes_to_stderr_only(tmp_path, capsys):
 
 def test_train_progress_with_parallel_fits(tmp_path, capsys):
     path = tmp_path / "model.blurkit"
-    args = ["train", str(DEMO_DATA / "train"), "-o", str(path), "--cv", "2"]
+    args = ["train", str(DEMO_DATA / "train"), "-o", str(path), "--cv", "3"]
     assert main([*args, "--n-jobs", "2"]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "Done   6 out of   6" in captured.err
+    assert "Done   3 out of   3" in captured.err
     assert "remaining:" in captured.err
 
 

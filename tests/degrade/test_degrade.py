@@ -397,6 +397,41 @@ def test_augmenter_is_reproducible(small_set):
     assert any(different)
 
 
+def test_augmenter_record_survives_pickling_and_model_files(small_set):
+    import pickle
+
+    import skops.io
+
+    X, y = small_set
+    augmenter = DegradationAugmenter(n_copies=5, random_state=0)
+    augmenter.fit_resample(X, y)
+    record = augmenter.degradations_applied_
+    assert any(name == "kspace_motion" for name, _ in record)
+    state = augmenter.__getstate__()
+    # Stored as one string; the live object keeps its list.
+    assert isinstance(state["_degradations_applied_json"], str)
+    assert "degradations_applied_" not in state
+    assert augmenter.degradations_applied_ is record
+
+    def as_lists(value):
+        if isinstance(value, dict):
+            return {key: as_lists(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [as_lists(item) for item in value]
+        return value
+
+    expected = [(name, as_lists(params)) for name, params in record]
+    trusted = ["blurkit.models._augment.DegradationAugmenter"]
+    pickled = pickle.loads(pickle.dumps(augmenter))
+    saved = skops.io.loads(skops.io.dumps(augmenter), trusted=trusted)
+    for copy in (pickled, saved):
+        assert copy.degradations_applied_ == expected
+        np.testing.assert_array_equal(copy.sample_indices_, augmenter.sample_indices_)
+        assert copy.get_params() == augmenter.get_params()
+    # clone keeps the parameters only, as for any estimator.
+    assert not hasattr(clone(augmenter), "degradations_applied_")
+
+
 @pytest.mark.parametrize("keep_original", [True, False])
 def test_augmenter_labels_follow_the_contract(small_set, keep_original):
     X, y = small_set

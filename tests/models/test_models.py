@@ -41,9 +41,10 @@ def test_search_reports_a_cv_table(detector):
         "mean_fit_s",
         "rank",
     ]
-    assert len(table) == 3
+    # The default grid holds one candidate per family.
+    assert table.candidate.tolist() == ["features"]
     assert table["rank"].iloc[0] == 1
-    assert table.candidate.str.startswith("features").all()
+    assert 0.5 <= table.mean_score.iloc[0] <= 1.0
 
 
 def test_detector_summary_and_clone(detector, demo_train):
