@@ -26,7 +26,7 @@ import ctypes.util
 import os
 import sys
 
-__all__ = ["THREAD_VARIABLES", "configure_command_process"]
+__all__ = ["KEPT_MEMORY_VARIABLES", "THREAD_VARIABLES", "configure_command_process"]
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -45,6 +45,13 @@ _M_MMAP_THRESHOLD = -3
 # come from the heap, and freed memory up to twice that stays mapped for
 # reuse: the working set of a block of images.
 _KEPT_BYTES = 32 * 1024 * 1024
+
+KEPT_MEMORY_VARIABLES = {
+    "MALLOC_MMAP_THRESHOLD_": str(_KEPT_BYTES),
+    "MALLOC_TRIM_THRESHOLD_": str(2 * _KEPT_BYTES),
+}
+"""The same settings as glibc reads them from the environment at a process's
+start: for worker processes (see `blurkit._threads.worker_thread_limits`)."""
 
 
 def configure_command_process() -> None:

@@ -6,6 +6,7 @@ predict_proba), never timed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +100,31 @@ def test_limits_are_restored_afterwards():
     with worker_thread_limits(1):
         _assert_all_one([_thread_counts()])
     assert _thread_counts() == before
+
+
+def _environment(names):
+    return {name: os.environ.get(name) for name in names}
+
+
+def test_worker_processes_keep_freed_memory(monkeypatch):
+    from joblib import Parallel, delayed
+    from joblib.externals.loky import get_reusable_executor
+
+    from blurkit._process import KEPT_MEMORY_VARIABLES
+
+    # Workers read the variables when they start: stop those of earlier tests.
+    get_reusable_executor().shutdown(wait=True)
+
+    names = list(KEPT_MEMORY_VARIABLES)
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    # A variable set by the user is kept, in the workers too.
+    monkeypatch.setenv(names[1], "4096")
+    with worker_thread_limits(2):
+        seen = Parallel(n_jobs=2)(delayed(_environment)(names) for _ in range(2))
+    expected = {names[0]: KEPT_MEMORY_VARIABLES[names[0]], names[1]: "4096"}
+    assert seen == [expected, expected]
+    # This process's environment is left as it was.
+    assert _environment(names) == {names[0]: None, names[1]: "4096"}
+    with worker_thread_limits(1):
+        assert _environment(names) == {names[0]: None, names[1]: "4096"}
