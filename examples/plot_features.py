@@ -10,8 +10,9 @@ created when missing):
 
 - ``feature_distributions.png``: each ``SharpnessFeatures`` feature of the
   training images, per class;
-- ``cv_results.png``: the cross-validation scores of the candidates of
-  ``blurkit.make_model_search("features")``;
+- ``cv_results.png``: the cross-validation scores of a search over the
+  features model's ``C`` (``blurkit.make_model_search`` with a grid of your
+  own; its default grid holds one candidate per family);
 - ``gallery.png``: the validation images with their predicted class and
   probability of being sharp.
 
@@ -61,7 +62,13 @@ def main(argv=None):
     )
     fig.savefig(out / "feature_distributions.png", dpi=100)
 
-    search = blurkit.make_model_search("features", cv=args.cv, random_state=0)
+    grid = {
+        "estimator": [blurkit.make_feature_pipeline()],
+        "estimator__classify__C": [0.1, 1.0, 10.0, 100.0],
+    }
+    search = blurkit.make_model_search(
+        "features", param_grid=grid, cv=args.cv, random_state=0
+    )
     search.fit(train.images, train.labels)
     fig = Figure(figsize=(7, 2.8), layout="constrained")
     plot_cv_results(search, ax=fig.add_subplot())

@@ -48,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train",
         help="fit a model on a challenge-layout folder",
-        description="Fit a model, chosen by cross-validated model selection, on a "
-        "folder holding subjects.tsv and one image per subject.",
+        description="Fit a model on a folder holding subjects.tsv and one image "
+        "per subject: cross-validated (its score printed), then refitted on all "
+        "the images; with --model auto, the family is chosen by cross-validation.",
     )
     train.add_argument("data_dir", metavar="DATA_DIR", help="challenge-layout folder")
     train.add_argument(
