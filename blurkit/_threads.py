@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 
-from ._process import KEPT_MEMORY_VARIABLES
+from ._process import MEMORY_VARIABLES
 
 __all__ = [
     "available_cpus",
@@ -121,12 +121,10 @@ def worker_thread_limits(n_jobs):
     BLAS, OpenMP and torch on one thread each, or, for ``n_jobs`` above 1,
     in that many joblib worker processes (loky's), each also limited to one
     thread (joblib's ``inner_max_num_threads``). Workers started here also
-    keep freed memory for reuse, as the ``blurkit`` command does (glibc's
-    variables in `blurkit._process.KEPT_MEMORY_VARIABLES`, unless set): the
-    kernel then zeroes fewer fresh pages for them (workers that joblib reuses
-    from an earlier call keep the environment they started with). Measured on
-    ``examples/run.py`` (two interleaved rounds, two cores): 59-64 s against
-    62-68 s.
+    get the ``blurkit`` command's memory settings
+    (`blurkit._process.MEMORY_VARIABLES`, where not set): glibc keeps their
+    freed memory, and numpy does not ask for huge pages (workers that joblib
+    reuses from an earlier call keep the environment they started with).
     """
     with contextlib.ExitStack() as stack:
         if effective_n_jobs(n_jobs) > 1:
@@ -135,7 +133,7 @@ def worker_thread_limits(n_jobs):
             stack.enter_context(
                 joblib.parallel_config(backend="loky", inner_max_num_threads=1)
             )
-            stack.enter_context(_environment_defaults(KEPT_MEMORY_VARIABLES))
+            stack.enter_context(_environment_defaults(MEMORY_VARIABLES))
         stack.enter_context(inner_thread_limits(1))
         yield
 

@@ -7,6 +7,7 @@ predict_proba), never timed.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -106,25 +107,58 @@ def _environment(names):
     return {name: os.environ.get(name) for name in names}
 
 
-def test_worker_processes_keep_freed_memory(monkeypatch):
+def _worker_settings(names):
+    from numpy._core.multiarray import _get_madvise_hugepage
+
+    return _environment(names), _get_madvise_hugepage()
+
+
+def test_worker_processes_get_the_memory_settings(monkeypatch):
     from joblib import Parallel, delayed
     from joblib.externals.loky import get_reusable_executor
 
-    from blurkit._process import KEPT_MEMORY_VARIABLES
+    from blurkit._process import MEMORY_VARIABLES
 
     # Workers read the variables when they start: stop those of earlier tests.
     get_reusable_executor().shutdown(wait=True)
 
-    names = list(KEPT_MEMORY_VARIABLES)
+    names = list(MEMORY_VARIABLES)
     for name in names:
         monkeypatch.delenv(name, raising=False)
     # A variable set by the user is kept, in the workers too.
     monkeypatch.setenv(names[1], "4096")
     with worker_thread_limits(2):
-        seen = Parallel(n_jobs=2)(delayed(_environment)(names) for _ in range(2))
-    expected = {names[0]: KEPT_MEMORY_VARIABLES[names[0]], names[1]: "4096"}
-    assert seen == [expected, expected]
+        seen = Parallel(n_jobs=2)(delayed(_worker_settings)(names) for _ in range(2))
+    expected = {**MEMORY_VARIABLES, names[1]: "4096"}
+    # numpy read NUMPY_MADVISE_HUGEPAGE=0 when the worker imported it.
+    assert seen == [(expected, False), (expected, False)]
     # This process's environment is left as it was.
-    assert _environment(names) == {names[0]: None, names[1]: "4096"}
+    unset = {name: None for name in names} | {names[1]: "4096"}
+    assert _environment(names) == unset
     with worker_thread_limits(1):
-        assert _environment(names) == {names[0]: None, names[1]: "4096"}
+        assert _environment(names) == unset
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="numpy advises huge pages on Linux"
+)
+@pytest.mark.parametrize("user_value", [None, "1"])
+def test_command_process_settings_before_numpy_loads(user_value):
+    import subprocess
+
+    code = (
+        "import os, blurkit.cli\n"
+        "from numpy._core.multiarray import _get_madvise_hugepage\n"
+        "print(os.environ['NUMPY_MADVISE_HUGEPAGE'], _get_madvise_hugepage())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if user_value is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = user_value
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    value, hugepage = result.stdout.split()
+    # The command's default, unless the user chose; numpy follows either.
+    assert value == (user_value or "0")
+    assert hugepage == str(value == "1")
