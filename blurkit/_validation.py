@@ -415,10 +415,10 @@ def group_by_shape(images, max_bytes=2**24):
     max_bytes : int or None, default=2**24
         Largest stack to build (16 MiB): a larger group of one shape comes as
         several stacks, built one at a time, so that a thousand training
-        images are never copied at once (at least one image per stack). A
-        small stack reuses the memory of the one before; on a virtual machine,
-        fresh memory for a 100 MB stack can cost a second. None builds one
-        stack per shape.
+        images are never copied at once (at least one image per stack): a
+        small stack reuses the memory of the one before, where fresh memory
+        for a 100 MB stack cost up to a second on a virtual machine (see
+        ``blurkit._process``). None builds one stack per shape.
     """
     positions = defaultdict(list)
     for i, image in enumerate(images):

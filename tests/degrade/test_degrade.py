@@ -632,3 +632,17 @@ def test_augmented_classifier_defaults_and_reproducibility(blur_set):
     assert not hasattr(AugmentedClassifier(DummyClassifier()), "decision_function")
     with pytest.raises(ValueError):
         model.fit(X, np.linspace(0, 1, len(X)))
+
+
+def test_augmenter_record_of_numpy_values_or_objects_pickles():
+    import pickle
+
+    augmenter = DegradationAugmenter()
+    augmenter.degradations_applied_ = [("noise", {"std": np.float32(0.5)})]
+    again = pickle.loads(pickle.dumps(augmenter))
+    assert again.degradations_applied_ == [("noise", {"std": 0.5})]
+    # What JSON cannot hold is kept as it is.
+    augmenter.degradations_applied_ = [("noise", {"rng": {1, 2}})]
+    assert "degradations_applied_" in augmenter.__getstate__()
+    again = pickle.loads(pickle.dumps(augmenter))
+    assert again.degradations_applied_ == [("noise", {"rng": {1, 2}})]
