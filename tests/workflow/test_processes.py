@@ -88,11 +88,14 @@ from blurkit.io import load_predictor
 
 if sys.argv[1] == "threads":
     streaming.can_fork_workers = lambda: False
+# Asked before, as predict_files does: afterwards a finished pool's queue
+# feeder thread may still be alive for a moment.
+forks = streaming.can_fork_workers()
 skipped = streaming.predict_files(
     load_predictor(), sys.argv[3:], sys.argv[2], probability=True,
     batch_size=4, n_jobs=2, on_error="skip", log=None,
 )
-print(len(skipped), streaming.can_fork_workers())
+print(len(skipped), forks)
 """
 
 
