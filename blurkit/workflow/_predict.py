@@ -420,9 +420,15 @@ def _map_chunks(function, chunks, n_jobs):
             for chunk in chunks:
                 pending.append(submit(chunk))
                 if len(pending) > n_jobs:
-                    yield _result(pending.popleft())
+                    yield pending.popleft().result()
             while pending:
-                yield _result(pending.popleft())
+                yield pending.popleft().result()
+        except BrokenProcessPool as exc:
+            # From a result, or from a submission to a pool already broken.
+            raise ChildProcessError(
+                "a worker process stopped abruptly (killed, or out of memory?); "
+                "try --n-jobs 1 or a smaller --batch-size"
+            ) from exc
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             if processes:
@@ -444,14 +450,3 @@ def _start_worker(function):
 
 def _run_in_worker(chunk):
     return _worker_function(chunk)
-
-
-def _result(future):
-    """A chunk's result; a worker process that died is an OSError, in one line."""
-    try:
-        return future.result()
-    except BrokenProcessPool as exc:
-        raise ChildProcessError(
-            "a worker process stopped abruptly (killed, or out of memory?); "
-            "try --n-jobs 1 or a smaller --batch-size"
-        ) from exc

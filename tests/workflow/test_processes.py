@@ -88,8 +88,8 @@ from blurkit.io import load_predictor
 
 if sys.argv[1] == "threads":
     streaming.can_fork_workers = lambda: False
-# Asked before, as predict_files does: afterwards a finished pool's queue
-# feeder thread may still be alive for a moment.
+# Asked before, as predict_files does: right after it, a second thread (most
+# likely the finished pool's) is sometimes still alive for a moment.
 forks = streaming.can_fork_workers()
 skipped = streaming.predict_files(
     load_predictor(), sys.argv[3:], sys.argv[2], probability=True,
@@ -116,19 +116,28 @@ def test_processes_predict_exactly_as_threads(tmp_path):
 
 
 _FAILING = """
-import os, sys
+import os, sys, time
 from blurkit.exceptions import BlurkitInputError
 from blurkit.workflow._predict import _map_chunks
 
 def work(chunk):
-    if chunk == [3]:
+    if chunk == [3] or (chunk == [0] and sys.argv[1] == "die-first"):
         if sys.argv[1] == "raise":
             raise BlurkitInputError("f3.png: cannot decode image")
         os._exit(9)  # a worker killed, as by the OOM killer
     return chunk
 
+class SlowChunks(list):
+    # The next chunk is submitted after the first one's worker has died: the
+    # submission itself then fails, before any result is asked for.
+    def __iter__(self):
+        for i, chunk in enumerate(list.__iter__(self)):
+            if i == 1 and sys.argv[1] == "die-first":
+                time.sleep(1.0)
+            yield chunk
+
 try:
-    for result in _map_chunks(work, [[i] for i in range(8)], n_jobs=2):
+    for result in _map_chunks(work, SlowChunks([i] for i in range(8)), n_jobs=2):
         pass
 except Exception as exc:
     print(type(exc).__name__, "|", exc)
@@ -140,6 +149,7 @@ except Exception as exc:
     [
         ("raise", "BlurkitInputError | f3.png: cannot decode image"),
         ("die", "ChildProcessError | a worker process stopped abruptly"),
+        ("die-first", "ChildProcessError | a worker process stopped abruptly"),
     ],
 )
 def test_a_failing_worker_is_one_clear_error(how, expected):
