@@ -176,3 +176,34 @@ def test_invalid_parameters_are_reported(params, images):
 def test_fft_sharpness_rejects_bad_cutoffs(images):
     with pytest.raises(ValueError, match="cutoffs"):
         FFTSharpness(cutoffs=(0.2, 1.2)).fit(images)
+
+
+def test_group_by_shape_builds_bounded_stacks_with_the_same_results():
+    import blurkit.features._transformers as transformers
+    from blurkit._validation import group_by_shape
+
+    rng = np.random.default_rng(0)
+    images = [rng.random((40, 40)) for _ in range(50)] + [rng.random((30, 50))] * 3
+    images.insert(7, rng.random((30, 50)))
+    # Room for 40 images of 40x40 float64: stacks of 32, a power of two.
+    room = 40 * 40 * 40 * 8
+    groups = list(group_by_shape(images, max_bytes=room))
+    assert [len(indices) for indices, _ in groups] == [32, 18, 4]
+    order = np.concatenate([indices for indices, _ in groups])
+    assert sorted(order) == list(range(len(images)))
+    for indices, stack in groups:
+        np.testing.assert_array_equal(stack, np.stack([images[i] for i in indices]))
+    assert [len(i) for i, _ in group_by_shape(images, max_bytes=None)] == [50, 4]
+    assert [len(i) for i, _ in group_by_shape(images, max_bytes=1)] == [1] * 54
+
+    # The features work 16 images at a time: stacks of 32 give the very same
+    # blocks, and results, bit for bit, as one stack per shape.
+    def features(max_bytes):
+        original = transformers.group_by_shape
+        transformers.group_by_shape = lambda x: original(x, max_bytes=max_bytes)
+        try:
+            return SharpnessFeatures().fit(images).transform(images)
+        finally:
+            transformers.group_by_shape = original
+
+    np.testing.assert_array_equal(features(room), features(None))
