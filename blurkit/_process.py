@@ -32,8 +32,6 @@ them, so that child processes (Dask or joblib workers) inherit them.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -87,6 +85,11 @@ def configure_command_process() -> None:
 def _keep_freed_memory() -> None:
     if not sys.platform.startswith("linux"):
         return
+    # Imported here: training's workers read MEMORY_VARIABLES from this
+    # module, and only the command calls mallopt.
+    import ctypes
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt

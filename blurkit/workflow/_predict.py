@@ -34,7 +34,7 @@ from .._threads import (
     inner_thread_limits,
     one_openmp_thread,
 )
-from .._validation import MIN_IMAGE_SIZE, check_image_size, from_uint8
+from .._validation import check_image_size, from_uint8
 from ..exceptions import BlurkitInputError
 from ..io import (
     check_writable,
@@ -372,11 +372,10 @@ def _read_slices(path, slices):
         stack = read_nifti_slices(path, slices)
     else:
         stack = read_pixels(path)[np.newaxis]
-    if min(stack.shape[1:]) < MIN_IMAGE_SIZE:
-        try:
-            check_image_size(stack[:1], names=[str(path)])
-        except ValueError as exc:
-            raise BlurkitInputError(str(exc)) from None
+    try:
+        check_image_size(stack[:1], names=[str(path)])
+    except ValueError as exc:
+        raise BlurkitInputError(str(exc)) from None
     return stack
 
 
