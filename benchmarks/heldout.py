@@ -31,7 +31,9 @@ with linear interpolation, with no k-space artifact at all. The motion case
 therefore lays the slice out as (1, H, W), so that the segments run along an
 in-plane axis (chosen at random by transposing the slice), and draws
 ``RandomMotion``'s parameters as TorchIO does for 2-D images: rotations about
-the axis normal to the slice, translations in its plane. The (H, W, 1)
+the axis normal to the slice, translations in its plane. TorchIO moves each
+position by resampling, linearly by default, which also softens the moved
+segments; a second row resamples with B-splines, which soften less. The (H, W, 1)
 result is reported too, as "rigid resampling": a softening by linear
 interpolation (about a 0.3-0.5 px Gaussian), in the contract's grey zone
 between its sharp (sigma <= 0.5) and blurred (sigma >= 1) sides, so it has
@@ -109,12 +111,13 @@ def _torchio_in_plane(transform, image: np.ndarray, seed: int) -> np.ndarray:
     return np.asarray(out.T if transpose else out, dtype=np.float64)
 
 
-def _in_plane_motion():
+def _in_plane_motion(interpolation: str = "linear"):
     """TorchIO's ``RandomMotion``, its draws restricted to the (1, H, W) plane.
 
     As TorchIO restricts them for its own 2-D images: rotation about the axis
     normal to the slice (here the first) only, translation in the slice's
-    plane only.
+    plane only. ``interpolation`` is the resampling of each moved position
+    (TorchIO's default is linear).
     """
     import torchio as tio
 
@@ -126,7 +129,7 @@ def _in_plane_motion():
             translation[:, 0] = 0
             return times, degrees, translation
 
-    return InPlaneMotion()
+    return InPlaneMotion(image_interpolation=interpolation)
 
 
 def _unit(image: np.ndarray) -> np.ndarray:
@@ -214,6 +217,13 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             "blur",
             lambda image, seed: _unit(
                 _torchio_in_plane(_in_plane_motion(), image, seed)
+            ),
+        ),
+        (
+            "TorchIO motion, k-space split in-plane, B-spline",
+            "blur",
+            lambda image, seed: _unit(
+                _torchio_in_plane(_in_plane_motion("bspline"), image, seed)
             ),
         ),
         (
