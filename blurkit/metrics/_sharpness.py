@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import as_image, as_image_stack
 from ._spatial import _noise_std, second_difference
-from ._spectral import _band_power_profile
+from ._spectral import _band_counts, _band_power_profile
 
 __all__ = [
     "LOG_FLOOR",
@@ -28,6 +28,21 @@ RESAMPLING_PERIODS = (2, 3)
 
 RESAMPLING_FLOOR = -3.0
 """Floor of the resampling features: lines that hold no detail of their own."""
+
+NOISE_PLAUSIBILITY = 1.5
+"""How far the noise estimate may exceed the weakest cell of the highest band.
+
+White noise of variance ``v`` adds ``v`` to the power of every cell, so an
+estimate well above the highest band's weakest cell cannot be white noise: a
+stripe pattern (a k-space spike) raised it. Such an estimate is taken as 0.
+"""
+
+_PLAUSIBILITY_MIN_FREQUENCIES = 256
+"""Frequencies the weakest highest-band cell needs for the check above.
+
+With fewer (images under about 60x60 pixels), the cells of pure noise vary
+too much for the check to be safe, and the noise estimate is kept as it is.
+"""
 
 
 def log10_ratio(numerator, denominator) -> np.ndarray:
@@ -141,6 +156,7 @@ def _sharpness_features(
         )
     # Cells with no frequency of the grid (tiny images) hold no detail.
     power = np.nan_to_num(power, nan=0.0, copy=False)
+    noise = _plausible_noise(noise, power[:, -1], stack.shape[1:], edges)
     reference = power[:, 0].mean(axis=1)[:, np.newaxis]
     floor = noise[:, np.newaxis] if subtract_noise else 0.0
     high = power[:, 1:]
@@ -154,6 +170,24 @@ def _sharpness_features(
             *lines, noise if subtract_noise else 0.0
         )
     return features
+
+
+def _plausible_noise(noise, highest, shape, edges) -> np.ndarray:
+    """The noise variances, 0 where white noise cannot have produced them.
+
+    ``highest`` holds each image's power in the cells of the highest band,
+    shape (n, n_orientations). An estimate above `NOISE_PLAUSIBILITY` times
+    the weakest of them comes from a stripe pattern, not from noise: the
+    spatial estimator reads a k-space spike's stripes, which cover the whole
+    image, as noise, and subtracting that floor would erase the highest bands
+    of a sharp image. Kept as they are when the weakest cell holds fewer than
+    `_PLAUSIBILITY_MIN_FREQUENCIES` frequencies of the (cropped) image.
+    """
+    h, w = _fft_friendly_crop(np.empty((0, *shape))).shape[1:]
+    counts = _band_counts(h, w, edges, highest.shape[1])[-highest.shape[1] :]
+    if counts.min() < _PLAUSIBILITY_MIN_FREQUENCIES:
+        return noise
+    return np.where(noise > NOISE_PLAUSIBILITY * highest.min(axis=1), 0.0, noise)
 
 
 def _line_details(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -277,7 +311,12 @@ def sharpness_features(
     120x120): the border pixels, which the Hann window weighs least. An image of
     extreme magnitude (peak below 2**-16 or at least 2) is first scaled by a
     power of two, which is exact. The noise floor is estimated from a
-    ninth of the pixels (every third pixel of every third row). Band powers
+    ninth of the pixels (every third pixel of every third row). White noise
+    adds its variance to every cell of the spectrum, so an estimate above 1.5
+    times the power of the highest band's weakest orientation is not noise
+    but a stripe pattern (a k-space spike, which covers the whole image): it
+    is taken as 0 (on images whose cells hold enough frequencies for the
+    check, from about 60x60 pixels). Band powers
     are summed by one matrix product per block of images, whose rounding can
     differ in the last float32 digits (about 1e-7) with the number of images
     computed together; the input's floating-point dtype and memory layout

@@ -262,6 +262,18 @@ def _band_weights(h: int, w: int, band_edges: tuple, n_orientations: int, dtype)
 _ROW_BLOCK = 256
 
 
+def _cell_rows(h: int, w: int, band_edges: tuple, n_orientations: int):
+    """`_cells` of an rfft2 grid, ``(first row, cells)`` a block of rows at a time."""
+    edges = np.asarray(band_edges, dtype=np.float64)
+    fy = np.fft.fftfreq(h)[:, np.newaxis]
+    fx = np.fft.rfftfreq(w)[np.newaxis, :]
+    for top in range(0, h, _ROW_BLOCK):
+        block = fy[top : top + _ROW_BLOCK]
+        radius = np.hypot(block, fx) / 0.5
+        angle = np.mod(np.arctan2(block, fx), np.pi)
+        yield top, _cells(radius, angle, edges, n_orientations)
+
+
 @functools.lru_cache(maxsize=2)
 def _band_cell_table(h: int, w: int, band_edges: tuple, n_orientations: int):
     """`_band_weights` for large images: a cell index per frequency.
@@ -271,23 +283,27 @@ def _band_cell_table(h: int, w: int, band_edges: tuple, n_orientations: int):
     ``counts`` as in `_band_weights`. Built a block of rows at a time, so
     that no float array of the grid's size exists; two shapes are kept.
     """
-    edges = np.asarray(band_edges, dtype=np.float64)
-    n_cells = (len(edges) - 1) * n_orientations
-    fy = np.fft.fftfreq(h)[:, np.newaxis]
-    fx = np.fft.rfftfreq(w)[np.newaxis, :]
-    cells = np.empty((h, len(fx[0])), dtype=np.int16)
-    for top in range(0, h, _ROW_BLOCK):
-        block = fy[top : top + _ROW_BLOCK]
-        radius = np.hypot(block, fx) / 0.5
-        angle = np.mod(np.arctan2(block, fx), np.pi)
-        cells[top : top + _ROW_BLOCK] = _cells(radius, angle, edges, n_orientations)
-    counts = np.zeros(n_cells + 1)
-    for top in range(0, h, _ROW_BLOCK):
-        counts += _multiplicity_sums(cells[top : top + _ROW_BLOCK], None, w, n_cells)
-    counts = counts[:n_cells]
+    cells = np.empty((h, w // 2 + 1), dtype=np.int16)
+    for top, block in _cell_rows(h, w, band_edges, n_orientations):
+        cells[top : top + len(block)] = block
     cells.flags.writeable = False
+    return cells, _band_counts(h, w, band_edges, n_orientations)
+
+
+@functools.lru_cache(maxsize=16)
+def _band_counts(h: int, w: int, band_edges: tuple, n_orientations: int):
+    """Frequencies of the full spectrum in each band and orientation cell.
+
+    Band-major, as the cells of `_band_power_profile`: the ``counts`` of
+    `_band_weights` and `_band_cell_table`, without their tables.
+    """
+    n_cells = (len(band_edges) - 1) * n_orientations
+    counts = np.zeros(n_cells + 1)
+    for _, cells in _cell_rows(h, w, band_edges, n_orientations):
+        counts += _multiplicity_sums(cells, None, w, n_cells)
+    counts = counts[:n_cells]
     counts.flags.writeable = False
-    return cells, counts
+    return counts
 
 
 def _multiplicity_sums(cells, values, w: int, n_cells: int) -> np.ndarray:

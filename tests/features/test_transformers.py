@@ -207,3 +207,34 @@ def test_group_by_shape_builds_bounded_stacks_with_the_same_results():
             transformers.group_by_shape = original
 
     np.testing.assert_array_equal(features(room), features(None))
+
+
+def test_spike_stripes_do_not_erase_the_highest_bands():
+    # A k-space spike's stripes cover the whole image: the spatial noise
+    # estimate reads them as noise, far above the power of the highest band,
+    # which white noise cannot do. That estimate is taken as 0, rather than
+    # subtracted and the sharp image's finest detail erased with it.
+    images = np.stack([phantom(size=128, seed=s) for s in range(4)])
+    rows, columns = np.indices(images.shape[1:])
+    stripes = 0.3 * np.cos(2 * np.pi * (0.4 * rows + 0.35 * columns))
+    striped = np.clip(images + stripes, 0, 1)
+    features = SharpnessFeatures().fit(images)
+    names = list(features.get_feature_names_out())
+    clean, out = features.transform(images), features.transform(striped)
+    top = names.index("band_0.8_1_min")
+    assert np.all(out[:, top] > clean[:, top] - 0.5)
+    assert np.all(out[:, names.index("noise_to_signal")] == -6.0)
+
+
+@pytest.mark.parametrize("size", [32, 128])
+def test_white_noise_is_still_read_as_noise(size):
+    # Pure white noise puts its variance in every cell: the estimate is kept
+    # (the noise-to-signal ratio is about 1, log10 about 0, not the floor of
+    # -6), on images too small for the check (32x32) as on large ones.
+    rng = np.random.default_rng(0)
+    images = 0.5 + 0.05 * rng.standard_normal((8, size, size))
+    features = SharpnessFeatures().fit(images)
+    ratio = features.transform(images)[
+        :, features.get_feature_names_out() == "noise_to_signal"
+    ]
+    assert np.all(np.abs(ratio) < 1.0)
