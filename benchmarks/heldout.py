@@ -74,19 +74,23 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _torchio(transform, image: np.ndarray, seed: int) -> np.ndarray:
-    """Apply a TorchIO transform to a 2-D slice, as a one-voxel-thick volume."""
+def _torchio(transform, image: np.ndarray, seed: int, *, thin_first=False):
+    """Apply a TorchIO transform to a 2-D slice, as a one-voxel-thick volume.
+
+    The volume is (H, W, 1), TorchIO's layout for 2-D images, or with
+    ``thin_first`` (1, H, W).
+    """
     import torch
     import torchio as tio
 
     torch.manual_seed(seed)
+    index = (np.newaxis, np.newaxis) if thin_first else (np.newaxis, ..., np.newaxis)
     affine = np.diag([SPACING_MM, SPACING_MM, SPACING_MM, 1.0])
     volume = tio.ScalarImage(
-        tensor=torch.from_numpy(image[np.newaxis, :, :, np.newaxis].astype(np.float32)),
-        affine=affine,
+        tensor=torch.from_numpy(image[index].astype(np.float32)), affine=affine
     )
-    out = transform(volume).data.numpy()[0, :, :, 0]
-    return np.asarray(out, dtype=np.float64)
+    out = transform(volume).data.numpy()
+    return np.asarray(out[0, 0] if thin_first else out[0, :, :, 0], dtype=np.float64)
 
 
 def _torchio_in_plane(transform, image: np.ndarray, seed: int) -> np.ndarray:
@@ -96,19 +100,9 @@ def _torchio_in_plane(transform, image: np.ndarray, seed: int) -> np.ndarray:
     splits k-space, in the slice's plane; which in-plane axis is drawn from
     ``seed``.
     """
-    import torch
-    import torchio as tio
-
-    torch.manual_seed(seed)
     transpose = np.random.default_rng(seed).random() < 0.5
-    plane = image.T if transpose else image
-    affine = np.diag([SPACING_MM, SPACING_MM, SPACING_MM, 1.0])
-    volume = tio.ScalarImage(
-        tensor=torch.from_numpy(plane[np.newaxis, np.newaxis].astype(np.float32)),
-        affine=affine,
-    )
-    out = transform(volume).data.numpy()[0, 0]
-    return np.asarray(out.T if transpose else out, dtype=np.float64)
+    out = _torchio(transform, image.T if transpose else image, seed, thin_first=True)
+    return out.T if transpose else out
 
 
 def _in_plane_motion(interpolation: str = "linear"):

@@ -218,10 +218,9 @@ class SharpnessFeatures(_ImageFeatures):
     split into radial frequency bands and orientation sectors. The noise
     floor, estimated from the image itself (see :func:`blurkit.noise_std`), is
     subtracted from each cell, and each cell is expressed relative to the
-    power of the lowest band. An estimate that white noise cannot explain
-    (above 1.5 times the power of the highest band's weakest orientation: a
-    k-space spike's stripes, which the estimator reads as noise) is taken as
-    0. Per band this gives:
+    power of the lowest band. An estimate that white noise cannot explain (a
+    k-space spike's stripes, which the estimator reads as noise; see
+    :func:`blurkit.sharpness_features`) is taken as 0. Per band this gives:
 
     - ``band_LO_HI_mean``: log10 of the band's power over the reference
       power, all orientations together. Blur lowers the high bands; a

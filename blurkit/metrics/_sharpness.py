@@ -140,8 +140,8 @@ def _sharpness_features(
     power = np.empty((n, len(edges) - 1, n_orientations))
     noise = np.empty(n)
     n_periods = len(RESAMPLING_PERIODS) if resampling else 0
+    h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     if resampling:
-        h, w = _fft_friendly_crop(stack[:0]).shape[1:]
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
     # The spectra (and line details) a block at a time; the ratios, cheap,
     # for all images at once.
@@ -156,7 +156,7 @@ def _sharpness_features(
         )
     # Cells with no frequency of the grid (tiny images) hold no detail.
     power = np.nan_to_num(power, nan=0.0, copy=False)
-    noise = _plausible_noise(noise, power[:, -1], stack.shape[1:], edges)
+    noise = _plausible_noise(noise, power[:, -1], (h, w), edges)
     reference = power[:, 0].mean(axis=1)[:, np.newaxis]
     floor = noise[:, np.newaxis] if subtract_noise else 0.0
     high = power[:, 1:]
@@ -172,7 +172,7 @@ def _sharpness_features(
     return features
 
 
-def _plausible_noise(noise, highest, shape, edges) -> np.ndarray:
+def _plausible_noise(noise, highest, crop_shape, edges) -> np.ndarray:
     """The noise variances, 0 where white noise cannot have produced them.
 
     ``highest`` holds each image's power in the cells of the highest band,
@@ -181,10 +181,10 @@ def _plausible_noise(noise, highest, shape, edges) -> np.ndarray:
     spatial estimator reads a k-space spike's stripes, which cover the whole
     image, as noise, and subtracting that floor would erase the highest bands
     of a sharp image. Kept as they are when the weakest cell holds fewer than
-    `_PLAUSIBILITY_MIN_FREQUENCIES` frequencies of the (cropped) image.
+    `_PLAUSIBILITY_MIN_FREQUENCIES` frequencies of the spectrum, whose grid is
+    ``crop_shape``.
     """
-    h, w = _fft_friendly_crop(np.empty((0, *shape))).shape[1:]
-    counts = _band_counts(h, w, edges, highest.shape[1])[-highest.shape[1] :]
+    counts = _band_counts(*crop_shape, edges, highest.shape[1])[-highest.shape[1] :]
     if counts.min() < _PLAUSIBILITY_MIN_FREQUENCIES:
         return noise
     return np.where(noise > NOISE_PLAUSIBILITY * highest.min(axis=1), 0.0, noise)
