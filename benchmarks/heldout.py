@@ -12,6 +12,11 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
   either in-plane axis, ``RandomGhosting``, ``RandomSpike`` (its default
   intensity 1-3, and 0.1-0.5), ``RandomBiasField`` and ``RandomNoise``, on
   the slice as a one-voxel-thick volume of 1.5 mm voxels;
+- MONAI, when installed (``pip install monai``; its rows are left out
+  otherwise): ``RandGibbsNoise`` (a disc of k-space kept), thick slices
+  (``Resize``, area-averaged down 2x or 3x along an in-plane axis, then back
+  with bicubic or bilinear interpolation), ``RandGaussianSmooth``,
+  ``RandKSpaceSpikeNoise``, ``RandRicianNoise`` and ``RandBiasField``;
 - code written here, independently of ``blurkit.degrade``: k-space
   truncation by cropping the centred spectrum and zero-padding it back (2x,
   both axes or one), Gibbs ringing (3x), and phase errors on a block of
@@ -173,6 +178,34 @@ def _phase_errors(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.abs(np.fft.ifft2(spectrum))
 
 
+def _monai(transform, image: np.ndarray, seed: int) -> np.ndarray:
+    """Apply a MONAI transform to a 2-D slice, as a one-channel image."""
+    import torch
+
+    if hasattr(transform, "set_random_state"):
+        transform.set_random_state(seed)
+    out = transform(torch.from_numpy(image[np.newaxis].astype(np.float32)))
+    return np.asarray(out[0], dtype=np.float64)
+
+
+def _monai_thick_slices(factor: int, mode: str):
+    """Slices ``factor`` times thicker along a random in-plane axis, with MONAI.
+
+    Area-averaged down to ``1 / factor`` of the lines (a thick slice averages
+    its thickness), then resampled back with ``mode`` interpolation.
+    """
+    from monai.transforms import Resize
+
+    def thick(image: np.ndarray, seed: int) -> np.ndarray:
+        axis = int(np.random.default_rng(seed).integers(2))
+        coarse = list(image.shape)
+        coarse[axis] = round(coarse[axis] / factor)
+        low = _monai(Resize(coarse, mode="area"), image, seed)
+        return _monai(Resize(image.shape, mode=mode), low, seed)
+
+    return thick
+
+
 def make_cases() -> list[tuple[str, str, Callable]]:
     """``(name, kind, func(image, seed))``; kind "blur", "keep" or "info".
 
@@ -252,7 +285,66 @@ def make_cases() -> list[tuple[str, str, Callable]]:
         ),
         ("TorchIO spike (defaults, 1-3)", "keep", tio_case(tio.RandomSpike())),
     ]
-    return cases
+    return cases + _monai_cases()
+
+
+def _monai_cases() -> list[tuple[str, str, Callable]]:
+    """MONAI's versions of the artifacts, when MONAI is installed (else none).
+
+    ``RandGibbsNoise`` keeps a disc of k-space of radius ``(1 - alpha)`` times
+    the corner's, ``(1 - alpha) * sqrt(2)`` of Nyquist: alpha 0.6-0.8 keeps
+    0.28-0.57 of it (blurred); 0.5-0.6 keeps 0.57-0.71, milder than the
+    contract's halving, so that row has no bar.
+    """
+    try:
+        from monai.transforms import (
+            RandBiasField,
+            RandGaussianSmooth,
+            RandGibbsNoise,
+            RandKSpaceSpikeNoise,
+            RandRicianNoise,
+        )
+    except ImportError:
+        _say("MONAI is not installed: its rows are left out (pip install monai)")
+        return []
+
+    def monai_case(transform):
+        return lambda image, seed: _unit(_monai(transform, image, seed))
+
+    def thick_case(factor, mode):
+        thick = _monai_thick_slices(factor, mode)
+        return lambda image, seed: _unit(thick(image, seed))
+
+    return [
+        (
+            "MONAI Gibbs, k-space disc 0.28-0.57 of Nyquist",
+            "blur",
+            monai_case(RandGibbsNoise(prob=1.0, alpha=(0.6, 0.8))),
+        ),
+        (
+            "MONAI Gibbs, k-space disc 0.57-0.71 of Nyquist",
+            "info",
+            monai_case(RandGibbsNoise(prob=1.0, alpha=(0.5, 0.6))),
+        ),
+        ("MONAI thick slices 2x, area + bicubic", "blur", thick_case(2, "bicubic")),
+        ("MONAI thick slices 3x, area + bilinear", "blur", thick_case(3, "bilinear")),
+        (
+            "MONAI Gaussian smoothing, sigma 1-2 px",
+            "blur",
+            monai_case(RandGaussianSmooth(sigma_x=(1, 2), sigma_y=(1, 2), prob=1.0)),
+        ),
+        (
+            "MONAI k-space spike (defaults)",
+            "keep",
+            monai_case(RandKSpaceSpikeNoise(prob=1.0)),
+        ),
+        (
+            "MONAI Rician noise, std 0-3%",
+            "keep",
+            monai_case(RandRicianNoise(prob=1.0, std=0.03, sample_std=True)),
+        ),
+        ("MONAI bias field", "keep", monai_case(RandBiasField(prob=1.0))),
+    ]
 
 
 def _split(data: Path, seed: int):
