@@ -429,3 +429,26 @@ def test_learns_to_tell_blurred_from_sharp():
     net = BlurNetClassifier(max_epochs=10, train_split=None, random_state=0)
     net.fit(X, y)
     assert np.mean(net.predict(X_test) == y_test) > 0.9
+
+
+def test_training_stack_pads_or_crops_to_the_common_size():
+    # A training list of mixed sizes (as the size-changing augmentation makes)
+    # becomes one float32 stack of the most common size, each other image
+    # zero-padded or centre-cropped without interpolation: exactly
+    # resize_canvas's image, rounded once to float32.
+    from blurkit.degrade import resize_canvas
+    from blurkit.models._cnn import _as_float32_stack
+
+    rng = np.random.default_rng(0)
+    common = [rng.random((20, 24)) for _ in range(3)]
+    larger, smaller = rng.random((26, 30)), rng.random((12, 16))
+    images = [common[0], larger, common[1], smaller, common[2]]
+    stack = _as_float32_stack(images)
+    assert stack.dtype == np.float32
+    assert stack.shape == (5, 20, 24)
+    expected = [
+        image if image.shape == (20, 24) else resize_canvas(image, (20, 24))
+        for image in images
+    ]
+    np.testing.assert_array_equal(stack, np.stack(expected).astype(np.float32))
+    assert not np.array_equal(stack[1], stack[3])
