@@ -217,6 +217,9 @@ def make_cases() -> list[tuple[str, str, Callable]]:
     def tio_case(transform):
         return lambda image, seed: _unit(_torchio(transform, image, seed))
 
+    def tio_in_plane_case(transform):
+        return lambda image, seed: _unit(_torchio_in_plane(transform, image, seed))
+
     cases = [
         ("clean", "keep", lambda image, seed: image),
         (
@@ -242,16 +245,12 @@ def make_cases() -> list[tuple[str, str, Callable]]:
         (
             "TorchIO motion, k-space split in-plane",
             "blur",
-            lambda image, seed: _unit(
-                _torchio_in_plane(_in_plane_motion(), image, seed)
-            ),
+            tio_in_plane_case(_in_plane_motion()),
         ),
         (
             "TorchIO motion, k-space split in-plane, B-spline",
             "blur",
-            lambda image, seed: _unit(
-                _torchio_in_plane(_in_plane_motion("bspline"), image, seed)
-            ),
+            tio_in_plane_case(_in_plane_motion("bspline")),
         ),
         (
             "TorchIO motion on (H, W, 1): rigid resampling",

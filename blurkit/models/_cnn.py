@@ -50,13 +50,11 @@ def _as_float32_stack(X) -> np.ndarray:
     images = check_images(X)
     shapes = [image.shape for image in images]
     common = max(set(shapes), key=shapes.count)
+    if len(set(shapes)) > 1:
+        from ..degrade import resize_canvas
     stack = np.empty((len(images), *common), dtype=np.float32)
     for out, image in zip(stack, images, strict=True):
-        if image.shape != common:
-            from ..degrade import resize_canvas
-
-            image = resize_canvas(image, common)
-        out[...] = image
+        out[...] = image if image.shape == common else resize_canvas(image, common)
     return stack
 
 
