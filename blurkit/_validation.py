@@ -268,7 +268,7 @@ def _is_image_list(X) -> bool:
     )
 
 
-def check_images(X, *, image_shape=None, estimator=None, reset=True):
+def check_images(X, *, image_shape=None, estimator=None, reset=True, dtype=np.float64):
     """Validate a batch of images and return it as a list of 2-D float arrays.
 
     Parameters
@@ -289,11 +289,17 @@ def check_images(X, *, image_shape=None, estimator=None, reset=True):
         Image input leaves it unset: images of any size are accepted.
     reset : bool, default=True
         Whether this call comes from ``fit``.
+    dtype : numpy dtype or tuple of them, default=numpy.float64
+        The images' dtype. With a tuple, as scikit-learn's ``check_array``
+        takes a list: images of one of its dtypes are kept as they are,
+        others are converted to the first. A consumer that computes in
+        float32 anyway passes ``(numpy.float64, numpy.float32)``, sparing
+        float32 images (what blurkit reads and augments) a float64 copy.
 
     Returns
     -------
     list of ndarray
-        The images as float64 2-D arrays (views where possible).
+        The images as 2-D arrays of ``dtype`` (views where possible).
 
     Raises
     ------
@@ -303,12 +309,13 @@ def check_images(X, *, image_shape=None, estimator=None, reset=True):
         :data:`MAX_ABS_VALUE` (1e100, whose squares
         overflow), or a table whose rows do not match ``image_shape``.
     """
+    dtypes = tuple(map(np.dtype, dtype if isinstance(dtype, tuple) else [dtype]))
     # scikit-learn's finiteness check sums the values: finite values near the
     # float64 limit overflow there with a RuntimeWarning, before the
     # magnitude check below refuses them with its own message.
     with np.errstate(over="ignore", invalid="ignore"):
         images = _check_images(
-            X, image_shape=image_shape, estimator=estimator, reset=reset
+            X, image_shape=image_shape, estimator=estimator, reset=reset, dtypes=dtypes
         )
     for image in images:
         check_magnitude(image)
@@ -331,25 +338,27 @@ def _is_plain_image(image) -> bool:
     return image.dtype.kind != "f" or bool(np.isfinite(image).all())
 
 
-def _check_images(X, *, image_shape, estimator, reset):
+def _check_images(X, *, image_shape, estimator, reset, dtypes):
     # Imported here: the command line's lightweight predictors use this
     # module without scikit-learn.
     from sklearn.utils import check_array
     from sklearn.utils.validation import validate_data
 
+    # check_array's convention: a list keeps its dtypes, a dtype converts.
+    dtype = list(dtypes) if len(dtypes) > 1 else dtypes[0]
     if _is_image_list(X):
         images = [
-            image.astype(np.float64, copy=False)
+            (image if image.dtype in dtypes else image.astype(dtypes[0]))
             if _is_plain_image(image)
-            else check_array(image, dtype=np.float64, input_name=f"image {i}")
+            else check_array(image, dtype=dtype, input_name=f"image {i}")
             for i, image in enumerate(X)
         ]
         if estimator is not None and reset and hasattr(estimator, "n_features_in_"):
             del estimator.n_features_in_
         return images
-    X_checked = check_array(X, dtype=np.float64, allow_nd=True)
+    X_checked = check_array(X, dtype=dtype, allow_nd=True)
     if estimator is not None and X_checked.ndim == 2:
-        X_checked = validate_data(estimator, X, dtype=np.float64, reset=reset)
+        X_checked = validate_data(estimator, X, dtype=dtype, reset=reset)
     elif estimator is not None and reset and hasattr(estimator, "n_features_in_"):
         del estimator.n_features_in_
     X = X_checked

@@ -19,8 +19,8 @@ from ..metrics import (
     highfreq_energy_ratio_stack,
     laplacian_variance_stack,
     log10_ratio,
-    sharpness_features_stack,
 )
+from ..metrics._sharpness import _sharpness_features
 
 __all__ = ["FFTSharpness", "LaplacianVariance", "SharpnessFeatures"]
 
@@ -29,8 +29,13 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
     """Base class: validation, grouping by size, feature names.
 
     Subclasses implement ``_names()`` and ``_features(stack)`` for a stack of
-    equally sized float64 images.
+    equally sized images of one of the dtypes of ``_input_dtypes`` (as
+    :func:`blurkit._validation.check_images` takes them).
     """
+
+    # Features computed in float64; a subclass that computes in float32
+    # anyway keeps float32 images as they are.
+    _input_dtypes = np.float64
 
     def fit(self, X, y=None):
         """Check the images; nothing is learned.
@@ -48,10 +53,26 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
-        check_images(X, image_shape=self.image_shape, estimator=self, reset=True)
-        self._check_params()
-        self.n_features_out_ = len(self._names())
+        self._fit(X)
         return self
+
+    def fit_transform(self, X, y=None):
+        """Check the images and compute their features, validating them once.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W), list of 2-D arrays, or ndarray of shape \
+(n, n_pixels)
+            Training images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of shape (n, n_features_out_)
+            As :meth:`transform` returns them.
+        """
+        return self._transform(self._fit(X))
 
     def transform(self, X):
         """Compute the features of each image.
@@ -68,9 +89,26 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
             One row of finite features per image.
         """
         check_is_fitted(self)
-        images = check_images(
-            X, image_shape=self.image_shape, estimator=self, reset=False
+        return self._transform(self._check(X, reset=False))
+
+    def _check(self, X, reset):
+        return check_images(
+            X,
+            image_shape=self.image_shape,
+            estimator=self,
+            reset=reset,
+            dtype=self._input_dtypes,
         )
+
+    def _fit(self, X):
+        """Validate the images and the parameters; return the checked images."""
+        images = self._check(X, reset=True)
+        self._check_params()
+        self.n_features_out_ = len(self._names())
+        return images
+
+    def _transform(self, images):
+        """The features of checked images."""
         if len(images) == 1:
             # A view, not a stacked copy: one large image costs its size once.
             return self._features(images[0][np.newaxis])
@@ -321,9 +359,13 @@ class SharpnessFeatures(_ImageFeatures):
             names += [f"resampling_{k}" for k in RESAMPLING_PERIODS]
         return names
 
+    # Computed in float32 anyway (see sharpness_features): float32 images
+    # need no float64 copy, and give the very same features.
+    _input_dtypes = (np.float64, np.float32)
+
     def _features(self, stack):
         # check_images has validated the stack: skip the metrics' checks.
-        return sharpness_features_stack(
+        return _sharpness_features(
             stack,
             self.band_edges,
             self.n_orientations,

@@ -47,7 +47,7 @@ def _as_float32_stack(X) -> np.ndarray:
     augmented images, whose allocation and second pass took a tenth of a
     training's time).
     """
-    images = check_images(X)
+    images = check_images(X, dtype=(np.float64, np.float32))
     shapes = [image.shape for image in images]
     common = max(set(shapes), key=shapes.count)
     if len(set(shapes)) > 1:
@@ -341,7 +341,8 @@ class BlurNetClassifier(NeuralNetClassifier):
         if is_dataset(X):
             return super().predict_proba(X)
         # The lightweight predictor's path too: same function, same batches.
-        images = check_images(X)
+        # The network reads float32: float32 images need no float64 copy.
+        images = check_images(X, dtype=(np.float64, np.float32))
         groups = list(group_by_shape(images))
         batch_size = getattr(self, "iterator_valid__batch_size", self.batch_size)
         if len(groups) == 1:

@@ -116,7 +116,8 @@ class BlurSigmaRegressor(RegressorMixin, BaseEstimator):
         -------
         self : object
         """
-        images = check_images(X)
+        # Its features are computed in float32: float32 images need no copy.
+        images = check_images(X, dtype=(np.float64, np.float32))
         y = column_or_1d(y, warn=True).astype(np.float64)
         if len(y) != len(images):
             raise ValueError(f"Got {len(images)} images but {len(y)} sigma values.")

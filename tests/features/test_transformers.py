@@ -238,3 +238,38 @@ def test_white_noise_is_still_read_as_noise(size):
         :, features.get_feature_names_out() == "noise_to_signal"
     ]
     assert np.all(np.abs(ratio) < 1.0)
+
+
+def test_float32_images_need_no_float64_copy(images, monkeypatch):
+    # The features are computed in float32: float32 images (what blurkit
+    # reads and augments) are kept as they are, and give the very features
+    # of their float64 values; fit_transform validates them once.
+    import blurkit.features._transformers as module
+    from blurkit._validation import check_images
+
+    single = list(images.astype(np.float32))
+    kept = check_images(single, dtype=(np.float64, np.float32))
+    assert all(a is b for a, b in zip(kept, single, strict=True))
+    assert all(image.dtype == np.float64 for image in check_images(single))
+    levels = [(255 * image).astype(np.uint8) for image in single]
+    converted = check_images(levels, dtype=(np.float64, np.float32))
+    assert all(image.dtype == np.float64 for image in converted)
+
+    assert images.dtype == np.float64
+    features = SharpnessFeatures().fit(images)
+    from_double = features.transform(list(images.astype(np.float32).astype(float)))
+    np.testing.assert_array_equal(features.transform(single), from_double)
+
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("dtype"))
+        return check_images(*args, **kwargs)
+
+    monkeypatch.setattr(module, "check_images", counting)
+    out = SharpnessFeatures().fit_transform(single)
+    np.testing.assert_array_equal(out, from_double)
+    assert calls == [(np.float64, np.float32)]
+    # The float64 transformers keep computing in float64.
+    LaplacianVariance().fit(single)
+    assert calls[-1] == np.float64
