@@ -82,13 +82,16 @@ def noise_std_stack(stack) -> np.ndarray:
     return _noise_std(as_image_stack(stack))
 
 
-def _noise_std(stack: np.ndarray, step: int = 1) -> np.ndarray:
+def _noise_std(stack: np.ndarray, step: int = 1, down=None) -> np.ndarray:
     """`noise_std_stack` of a stack already checked by `_as_stack`.
 
     With ``step=k`` the median is taken over the response at every k-th
     interior pixel of every k-th row: a robust median needs far fewer than
     all of them, and the cost falls as ``k**2``. Computed in the stack's
-    precision; returns float64.
+    precision; returns float64. ``down``, when given, is
+    ``second_difference(stack, axis=1)``, already computed (by the
+    sharpness features, which need it at every row): its every ``step``-th
+    row is the response's first pass, the same values.
     """
     n, h, w = stack.shape
     if h < 3 or w < 3:
@@ -101,13 +104,18 @@ def _noise_std(stack: np.ndarray, step: int = 1) -> np.ndarray:
     per_pass = max(1, _NOISE_PASS_PIXELS * step // (h * w))
     for start in range(0, n, per_pass):
         block = slice(start, start + per_pass)
-        _noise_response(stack[block], out=response[block], step=step)
+        _noise_response(
+            stack[block],
+            out=response[block],
+            step=step,
+            down=None if down is None else down[block],
+        )
     # Median absolute response, scaled to a std for Gaussian noise: robust to
     # the edges of the brain, which only touch a minority of pixels.
     return _row_medians(response.reshape(n, -1)) / (0.6745 * 6.0)
 
 
-def _noise_response(stack: np.ndarray, out: np.ndarray, step: int = 1) -> None:
+def _noise_response(stack: np.ndarray, out: np.ndarray, step: int = 1, down=None):
     """Absolute response to `_NOISE_MASK` of the interior pixels of a stack.
 
     The mask is the outer product of ``(1, -2, 1)`` with itself, so it is
@@ -116,8 +124,13 @@ def _noise_response(stack: np.ndarray, out: np.ndarray, step: int = 1) -> None:
     the ``step``-th of the rows only. The weights are powers of two, so on
     integer grey levels (as float32) every step is exact. ``step`` keeps
     every ``step``-th interior pixel of every ``step``-th interior row.
+    ``down`` is the first pass at every row, if already computed (see
+    `_noise_std`).
     """
-    columns = second_difference(stack, axis=1, step=step)
+    if down is None:
+        columns = second_difference(stack, axis=1, step=step)
+    else:
+        columns = down[:, ::step]
     second_difference(columns, axis=2, step=step, out=out)
     np.abs(out, out=out)
 
