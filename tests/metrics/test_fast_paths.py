@@ -6,8 +6,8 @@ from scipy import ndimage
 
 from blurkit._validation import from_uint8
 from blurkit.metrics import noise_std_stack, sharpness_features_stack
-from blurkit.metrics._sharpness import _BLOCK
-from blurkit.metrics._spatial import _NOISE_MASK, _noise_response
+from blurkit.metrics._sharpness import _BLOCK, _line_details
+from blurkit.metrics._spatial import _NOISE_MASK, _noise_response, second_difference
 
 
 def _grey_levels(n, size=121, seed=0):
@@ -53,6 +53,29 @@ def test_noise_response_is_the_masks_correlation():
         _noise_response(levels, out, step=step)
         # Integer levels: every step is exact, in whichever order.
         np.testing.assert_array_equal(out, expected[:, 1:-1:step, 1:-1:step])
+        # From the first pass at every row, as the features compute it.
+        shared = np.full_like(out, np.nan)
+        down = second_difference(levels, axis=1)
+        _noise_response(levels, shared, step=step, down=down)
+        np.testing.assert_array_equal(shared, out)
+
+
+def test_line_details_are_mean_squared_second_differences():
+    rng = np.random.default_rng(0)
+    for h, w in [(20, 23), (9, 4), (16, 3)]:
+        stack = rng.random((3, h, w)).astype(np.float32)
+        rows = ndimage.correlate1d(stack, [1, -2, 1], axis=1)[:, 1:-1]
+        columns = ndimage.correlate1d(stack, [1, -2, 1], axis=2)[:, :, 1:-1]
+        centre = slice(w // 4, w // 4 + max(1, w // 2))
+        middle = slice(h // 4, h // 4 + max(1, h // 2))
+        expected = (
+            (rows[:, :, centre] ** 2).mean(axis=2),
+            (columns[:, middle] ** 2).mean(axis=1),
+        )
+        down = second_difference(stack, axis=1)
+        for got in (_line_details(stack), _line_details(stack, down)):
+            for values, want in zip(got, expected, strict=True):
+                np.testing.assert_allclose(values, want, rtol=1e-5)
 
 
 def test_noise_std_is_the_same_whatever_the_images_per_pass():
