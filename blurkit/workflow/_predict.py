@@ -397,14 +397,10 @@ def _map_chunks(function, chunks, n_jobs):
     n_jobs = effective_n_jobs(n_jobs)
     processes = n_jobs > 1 and len(chunks) > 1 and can_fork_workers()
     pending = deque()
-    with inner_thread_limits(1):
+    with _heap_frozen(), inner_thread_limits(1):
         # Forked workers inherit these limits; OpenMP's thread count is a
         # setting of each thread, set in each one.
         if processes:
-            # Objects made so far are never collected in the workers: the
-            # collector neither walks them nor writes to their pages, which
-            # stay shared with this process (see gc.freeze).
-            gc.freeze()
             pool = ProcessPoolExecutor(
                 max_workers=min(n_jobs, len(chunks)),
                 mp_context=multiprocessing.get_context("fork"),
@@ -430,8 +426,27 @@ def _map_chunks(function, chunks, n_jobs):
             ) from exc
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            if processes:
-                gc.unfreeze()
+
+
+@contextlib.contextmanager
+def _heap_frozen():
+    """Leave the objects made so far out of garbage collection, meanwhile.
+
+    They are the imported modules (torch's among them) and the model: most
+    of the heap. The collector then no longer walks them each time the
+    chunks' temporaries trigger it (3-4% of a CNN run's CPU time), and in
+    forked workers it never writes to their pages, which stay shared with
+    this process (see :func:`gc.freeze`). A heap already frozen by the
+    caller is left as it is.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 # The function a forked worker runs on each chunk: set once per worker by

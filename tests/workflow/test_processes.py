@@ -156,3 +156,27 @@ def test_a_failing_worker_is_one_clear_error(how, expected):
     result = _run(_FAILING, how)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(expected), result.stdout
+
+
+def test_the_heap_is_left_out_of_collections_while_chunks_run():
+    # In this process (threads: torch is loaded here) as in forked workers,
+    # the objects made before the run are frozen while the chunks run, and
+    # the collector is as it was afterwards, a caller's own freeze included.
+    import gc
+
+    from blurkit.workflow._predict import _map_chunks
+
+    def frozen(chunk):
+        return gc.get_freeze_count() > 0
+
+    assert gc.get_freeze_count() == 0
+    for n_jobs in (1, 2):
+        assert all(_map_chunks(frozen, [[0], [1], [2]], n_jobs=n_jobs))
+        assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        count = gc.get_freeze_count()
+        assert all(_map_chunks(frozen, [[0], [1]], n_jobs=2))
+        assert gc.get_freeze_count() == count
+    finally:
+        gc.unfreeze()
