@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "FLOAT_DTYPES",
     "MAX_ABS_VALUE",
     "MIN_IMAGE_SIZE",
     "as_generator",
@@ -255,6 +256,15 @@ every image reads as holding no detail and the prediction means nothing.
 """
 
 
+FLOAT_DTYPES = (np.float64, np.float32)
+"""`check_images`'s ``dtype`` for consumers that compute in float32 anyway.
+
+The sharpness features, the sigma regressor and the CNN convert every image
+to float32: float32 images (what blurkit reads and augments) are kept as they
+are rather than copied to float64 first, and give the very same results.
+"""
+
+
 def _square_side(n_pixels: int) -> int | None:
     side = math.isqrt(n_pixels)
     return side if side * side == n_pixels else None
@@ -293,8 +303,8 @@ def check_images(X, *, image_shape=None, estimator=None, reset=True, dtype=np.fl
         The images' dtype. With a tuple, as scikit-learn's ``check_array``
         takes a list: images of one of its dtypes are kept as they are,
         others are converted to the first. A consumer that computes in
-        float32 anyway passes ``(numpy.float64, numpy.float32)``, sparing
-        float32 images (what blurkit reads and augments) a float64 copy.
+        float32 anyway passes `FLOAT_DTYPES`, sparing float32 images a
+        float64 copy.
 
     Returns
     -------

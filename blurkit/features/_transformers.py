@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_images, group_by_shape
+from .._validation import FLOAT_DTYPES, check_images, group_by_shape
 from ..metrics import (
     RESAMPLING_PERIODS,
     SHARPNESS_BAND_EDGES,
@@ -359,9 +359,8 @@ class SharpnessFeatures(_ImageFeatures):
             names += [f"resampling_{k}" for k in RESAMPLING_PERIODS]
         return names
 
-    # Computed in float32 anyway (see sharpness_features): float32 images
-    # need no float64 copy, and give the very same features.
-    _input_dtypes = (np.float64, np.float32)
+    # Computed in float32 anyway (see sharpness_features).
+    _input_dtypes = FLOAT_DTYPES
 
     def _features(self, stack):
         # check_images has validated the stack: skip the metrics' checks.

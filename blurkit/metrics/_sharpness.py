@@ -211,17 +211,14 @@ def _line_details(stack: np.ndarray, down=None) -> tuple[np.ndarray, np.ndarray]
     else:
         second = down[:, :, centre]
     rows = np.einsum("nij,nij->ni", second, second) / second.shape[2]
+    # Along each image's central rows taken as one line: a few long runs
+    # rather than a short one per row, at half the cost. The two values that
+    # straddle each row's end are computed, then left out.
     part = stack[:, h // 4 : h // 4 + max(1, h // 2)]
-    if w < 3:
-        second = second_difference(part, axis=2)
-    else:
-        # Along each image's central rows taken as one line: a few long
-        # runs rather than a short one per row, at half the cost. The two
-        # values that straddle each row's end are computed, then left out.
-        flat = part.reshape(n, -1)
-        differences = np.empty_like(flat)
-        second_difference(flat, axis=1, out=differences[:, :-2])
-        second = differences.reshape(part.shape)[:, :, : w - 2]
+    flat = part.reshape(n, -1)
+    differences = np.empty_like(flat)
+    second_difference(flat, axis=1, out=differences[:, :-2])
+    second = differences.reshape(part.shape)[:, :, : w - 2]
     columns = np.einsum("nij,nij->nj", second, second) / second.shape[1]
     return rows, columns
 

@@ -18,7 +18,7 @@ from skorch.callbacks import EarlyStopping, EpochScoring
 from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset
 
-from .._validation import as_generator, check_images, group_by_shape
+from .._validation import FLOAT_DTYPES, as_generator, check_images, group_by_shape
 from ._blurnet import BlurNet, blurnet_predict_proba
 
 __all__ = ["BlurNet", "BlurNetClassifier"]
@@ -47,7 +47,7 @@ def _as_float32_stack(X) -> np.ndarray:
     augmented images, whose allocation and second pass took a tenth of a
     training's time).
     """
-    images = check_images(X, dtype=(np.float64, np.float32))
+    images = check_images(X, dtype=FLOAT_DTYPES)
     shapes = [image.shape for image in images]
     common = max(set(shapes), key=shapes.count)
     if len(set(shapes)) > 1:
@@ -341,8 +341,7 @@ class BlurNetClassifier(NeuralNetClassifier):
         if is_dataset(X):
             return super().predict_proba(X)
         # The lightweight predictor's path too: same function, same batches.
-        # The network reads float32: float32 images need no float64 copy.
-        images = check_images(X, dtype=(np.float64, np.float32))
+        images = check_images(X, dtype=FLOAT_DTYPES)
         groups = list(group_by_shape(images))
         batch_size = getattr(self, "iterator_valid__batch_size", self.batch_size)
         if len(groups) == 1:

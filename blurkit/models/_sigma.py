@@ -9,7 +9,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._threads import one_openmp_thread
-from .._validation import as_generator, check_images
+from .._validation import FLOAT_DTYPES, as_generator, check_images
 from ..degrade import add_noise, gaussian_blur
 from ..features import SharpnessFeatures
 
@@ -116,8 +116,7 @@ class BlurSigmaRegressor(RegressorMixin, BaseEstimator):
         -------
         self : object
         """
-        # Its features are computed in float32: float32 images need no copy.
-        images = check_images(X, dtype=(np.float64, np.float32))
+        images = check_images(X, dtype=FLOAT_DTYPES)
         y = column_or_1d(y, warn=True).astype(np.float64)
         if len(y) != len(images):
             raise ValueError(f"Got {len(images)} images but {len(y)} sigma values.")
