@@ -175,6 +175,74 @@ def test_blurnet_trains_with_finite_gradients_on_flat_images():
         assert parameter.grad.abs().sum() > 0, name
 
 
+def _reference_log_energy(r, *, centre):
+    if centre:
+        r = r - r.mean(dim=(-2, -1), keepdim=True)
+    return torch.log(r.square().mean(dim=(-2, -1)) + _blurnet._EPS)
+
+
+@pytest.mark.parametrize("centre", [False, True])
+def test_log_energy_gradient(centre):
+    r = torch.randn(3, 2, 7, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda r: _blurnet._log_energy(r, centre=centre), (r,)
+    )
+    torch.testing.assert_close(
+        _blurnet._log_energy(r, centre=centre),
+        _reference_log_energy(r, centre=centre),
+    )
+
+
+@pytest.mark.parametrize(
+    "n_in, kernel, stride",
+    [(1, (3, 3), (2, 2)), (2, (5, 3), (2, 1)), (3, (1, 1), (1, 3))],
+)
+def test_image_conv_is_conv2d_with_its_weight_gradient(n_in, kernel, stride):
+    generator = torch.Generator().manual_seed(0)
+    # A transposed (non-contiguous) image as well as a plain one.
+    image = torch.randn(2, n_in, 15, 13, dtype=torch.float64, generator=generator)
+    image_t = image.transpose(-1, -2)
+    weight = torch.randn(4, n_in, *kernel, dtype=torch.float64, generator=generator)
+    weight.requires_grad_(True)
+    for x in (image, image_t):
+        out = _blurnet._image_conv(x, weight, stride)
+        assert torch.equal(out, torch.nn.functional.conv2d(x, weight, None, stride))
+        assert torch.autograd.gradcheck(
+            lambda w, x=x: _blurnet._image_conv(x, w, stride), (weight,)
+        )
+
+
+def test_image_conv_passes_the_gradient_to_an_image_that_needs_one():
+    image = torch.randn(1, 1, 9, 9, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(2, 1, 3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda x, w: _blurnet._image_conv(x, w, (2, 2)), (image, weight)
+    )
+
+
+def test_blurnet_gradients_equal_plain_autograd(monkeypatch):
+    torch.manual_seed(0)
+    net = BlurNet(n_filters=4).double()
+    X = torch.rand(4, 33, 31, dtype=torch.float64)
+    y = torch.tensor([0, 1, 0, 1])
+
+    def gradients():
+        net.zero_grad()
+        torch.nn.functional.cross_entropy(net(X), y).backward()
+        return {name: p.grad.clone() for name, p in net.named_parameters()}
+
+    fast = gradients()
+    monkeypatch.setattr(
+        _blurnet,
+        "_image_conv",
+        lambda x, w, stride: torch.nn.functional.conv2d(x, w, None, stride),
+    )
+    monkeypatch.setattr(_blurnet, "_log_energy", _reference_log_energy)
+    plain = gradients()
+    for name in plain:
+        torch.testing.assert_close(fast[name], plain[name], msg=name)
+
+
 def test_single_level_blurnet_learns():
     X, y = make_images(64, seed=2)
     # One level of 4 filters is fragile: from 2 of the seeds 0-5 it stays at
