@@ -144,13 +144,20 @@ def blurkit_command(*args: str) -> list[str]:
 def train_model(path: Path, family: str, retrain: bool) -> str | None:
     """Train (or reuse) a model on the demo set; return an error or None."""
     if path.is_file() and not retrain:
-        check = subprocess.run(
-            blurkit_command(
-                "predict", str(path), str(DEMO / "validation"), "-o", os.devnull, "-q"
-            ),
-            capture_output=True,
-            text=True,
-        )
+        # The check's TSV goes to a temporary folder, never to a device.
+        with tempfile.TemporaryDirectory() as scratch:
+            check = subprocess.run(
+                blurkit_command(
+                    "predict",
+                    str(path),
+                    str(DEMO / "validation"),
+                    "-o",
+                    str(Path(scratch) / "check.tsv"),
+                    "-q",
+                ),
+                capture_output=True,
+                text=True,
+            )
         if check.returncode == 0:
             return None
         print(f"Cached {path.name} does not load; training it again.")
