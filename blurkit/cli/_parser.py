@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=2,
         help="workers that read and predict, each with torch, BLAS and "
         "OpenMP on one thread: processes forked on Linux when no torch or "
-        "OpenMP is loaded (a features model), else threads (default: 2)",
+        "OpenMP is loaded (a features model or a CNN without --sigma), else "
+        "threads (default: 2)",
     )
     predict.add_argument(
         "--scheduler",

@@ -5,7 +5,8 @@ and the lightweight predictors that the command line predicts with. Nothing
 here reads or writes files. May import: :mod:`blurkit.features`,
 :mod:`blurkit.degrade`, :mod:`blurkit.metrics`, the bottom modules,
 scikit-learn, skorch and torch (torch only in ``_blurnet`` and ``_cnn``,
-imported when a CNN is built or loaded).
+imported when a CNN is built or loaded in full; the lightweight CNN
+predictor runs the network in numpy, ``_blurnet_numpy``).
 """
 
 import lazy_loader as _lazy

@@ -1,10 +1,11 @@
 """BlurNet, the network of blurkit's CNN, and its inference: numpy and torch only.
 
 :class:`~blurkit.BlurNetClassifier` (in ``blurkit._cnn``, with skorch and
-scikit-learn) trains the network; running a trained one needs only this
-module, which imports neither scikit-learn nor skorch nor any blurkit module
-that does. The classifier and the command line's lightweight predictor both
-predict through :func:`blurnet_predict_proba`.
+scikit-learn) trains the network and predicts through
+:func:`blurnet_predict_proba`; this module imports neither scikit-learn nor
+skorch nor any blurkit module that does. The command line's lightweight
+predictor runs a trained network without torch, with the same operations
+written out in numpy (``_blurnet_numpy``; tests check both agree).
 """
 
 from __future__ import annotations

@@ -11,13 +11,15 @@ prediction needs, and the command line predicts with them:
   parameters, the scaler's mean and scale and the logistic coefficients.
   Prediction needs numpy and ``scipy.fft`` only.
 - a CNN (:class:`~blurkit.BlurNetClassifier`): the network's constructor
-  parameters and weights. Prediction needs torch only.
+  parameters and weights. Prediction needs numpy only (the network's
+  forward pass written out in ``_blurnet_numpy``; importing torch took
+  most of a short run's time).
 
 These predictors compute the features with the same function as
 :class:`~blurkit.SharpnessFeatures`
 (``blurkit.metrics.sharpness_features_stack``, past its input checks) and
-the network's output with the same function as ``BlurNetClassifier``
-(``_blurnet.blurnet_predict_proba``);
+the network's output with the same operations as ``BlurNet.forward``
+(``_blurnet_numpy``); for the features,
 only the last steps (scaling, the linear score and its logistic) are written
 out again here, following scikit-learn's order of operations. Tests check
 that they give the full model's probabilities. Other models (the hybrid, your
@@ -43,6 +45,7 @@ from .._validation import (
 # The checked-input entry point of sharpness_features_stack: predict_proba
 # has validated the images already.
 from ..metrics._sharpness import RESAMPLING_PERIODS, _sharpness_features
+from ._blurnet_numpy import blurnet_proba_numpy, check_blurnet_weights
 
 __all__ = ["FeaturesPredictor", "NetPredictor", "export_predictor", "make_predictor"]
 
@@ -181,19 +184,30 @@ class FeaturesPredictor(_Predictor):
 
 
 class NetPredictor(_Predictor):
-    """A BlurNetClassifier's network, in torch alone.
+    """A BlurNetClassifier's network, in numpy alone.
+
+    The network runs in ``_blurnet_numpy``, from its weights: no torch is
+    imported, which was most of a short prediction's time (see that
+    module).
 
     Parameters
     ----------
     classes : array-like of shape (2,)
     module_params : dict
-        Constructor parameters of :class:`~blurkit._blurnet.BlurNet`.
+        Constructor parameters of :class:`~blurkit._blurnet.BlurNet`, kept
+        as the file holds them; the network's shape is read from
+        ``weights``.
     weights : dict of str to ndarray
         The network's ``state_dict``, as numpy arrays.
     batch_size : int
         Images per forward pass, as the classifier's.
     pixel_spacing : float, default=1.5
         As for `FeaturesPredictor`.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` do not describe a BlurNet.
     """
 
     kind = "blurnet"
@@ -207,35 +221,29 @@ class NetPredictor(_Predictor):
         batch_size,
         pixel_spacing=PIXEL_SPACING_MM,
     ):
-        import torch
-
-        from ._blurnet import BlurNet
-
         self.classes_ = np.asarray(classes)
         self.module_params = dict(module_params)
         self.batch_size = int(batch_size)
         self.pixel_spacing = float(pixel_spacing)
-        self.module = BlurNet(**self.module_params)
-        self.module.load_state_dict(
-            {key: torch.from_numpy(np.array(value)) for key, value in weights.items()}
-        )
-        self.module.eval()
+        self.weights = check_blurnet_weights(weights)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive; got {self.batch_size}")
+        if self.weights["classifier.bias"].shape != self.classes_.shape:
+            raise ValueError(
+                f"the network has {len(self.weights['classifier.bias'])} outputs "
+                f"for {len(self.classes_)} classes"
+            )
 
     def _proba(self, stack):
-        from ._blurnet import blurnet_predict_proba
-
-        return blurnet_predict_proba(
-            self.module,
+        return blurnet_proba_numpy(
+            self.weights,
             from_uint8(stack).astype(np.float32, copy=False),
             self.batch_size,
         )
 
     def export(self):
         spec = {"module_params": self.module_params, "batch_size": self.batch_size}
-        arrays = {
-            f"weights/{key}": tensor.detach().cpu().numpy()
-            for key, tensor in self.module.state_dict().items()
-        }
+        arrays = {f"weights/{key}": value for key, value in self.weights.items()}
         return spec, arrays
 
 
