@@ -60,6 +60,7 @@ import pickletools
 import re
 import zipfile
 import zlib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ from ..exceptions import BlurkitInputError, one_line
 from ._atomic import atomic_path
 from ._builtin import builtin_model_path
 from ._nets import nets_to_stand_ins, stand_ins_to_nets
+from ._skops import import_skops_io
 from ._zip_limits import (
     check_directory,
     checked_members,
@@ -157,14 +159,16 @@ def _versions() -> dict[str, str | None]:
 
     from .. import __version__
 
+    # torch's version from its metadata: importing torch takes 2 s, and a
+    # features model needs no torch.
     try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        torch = None
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a dependency
+        torch_version = None
     return {
         "blurkit": __version__,
         "scikit-learn": sklearn.__version__,
-        "torch": None if torch is None else torch.__version__,
+        "torch": torch_version,
     }
 
 
@@ -238,7 +242,7 @@ def save_model(
     >>> type(model).__name__, info["format_version"]
     ('LaplacianVariance', 4)
     """
-    import skops.io as sio
+    sio = import_skops_io()
 
     path = Path(path)
     if training_summary is None:
@@ -640,7 +644,7 @@ def load_model(
     except _DAMAGED_ERRORS as exc:
         raise _damaged_error(path, exc) from exc
     del members
-    import skops.io as sio
+    sio = import_skops_io()
 
     try:
         untrusted = sio.get_untrusted_types(data=data)
