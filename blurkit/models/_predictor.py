@@ -233,6 +233,22 @@ class NetPredictor(_Predictor):
                 f"the network has {len(self.weights['classifier.bias'])} outputs "
                 f"for {len(self.classes_)} classes"
             )
+        first = self.weights["levels.0.weight"]
+        shape = {
+            "n_filters": first.shape[0],
+            "n_layers": sum(
+                key.startswith("levels.") and key.endswith(".weight")
+                for key in self.weights
+            ),
+            "kernel_size": first.shape[-1],
+            "n_classes": len(self.weights["classifier.bias"]),
+        }
+        for name, value in shape.items():
+            if name in self.module_params and self.module_params[name] != value:
+                raise ValueError(
+                    f"module_params has {name}={self.module_params[name]!r}, "
+                    f"but the weights are those of {name}={value}"
+                )
 
     def _proba(self, stack):
         return blurnet_proba_numpy(

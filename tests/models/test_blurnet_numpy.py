@@ -137,3 +137,22 @@ print("torch" in sys.modules)
     assert name == "NetPredictor"
     assert torch_loaded == "False"
     np.testing.assert_allclose(eval(proba), net.predict_proba(X)[:, 1], atol=2e-5)
+
+
+def test_cnn_predictor_refuses_settings_that_disagree_with_the_weights():
+    from blurkit.models._predictor import NetPredictor
+
+    weights = {key: value.numpy() for key, value in BlurNet().state_dict().items()}
+    common = dict(classes=[0, 1], weights=weights, batch_size=32)
+    NetPredictor(module_params={"n_filters": 8, "n_layers": 3}, **common)
+    for params, match in [
+        ({"n_layers": 2}, "n_layers=2, but the weights are those of n_layers=3"),
+        ({"n_filters": 4}, "n_filters"),
+        ({"kernel_size": 5}, "kernel_size"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            NetPredictor(module_params=params, **common)
+    with pytest.raises(ValueError, match="outputs for 3 classes"):
+        NetPredictor(module_params={}, **{**common, "classes": [0, 1, 2]})
+    with pytest.raises(ValueError, match="batch_size"):
+        NetPredictor(module_params={}, **{**common, "batch_size": 0})
