@@ -27,7 +27,13 @@ _EPS = np.float32(1e-6)
 _STRIDE = 2
 
 
-def check_blurnet_weights(weights: Mapping[str, np.ndarray]) -> dict:
+def _n_levels(weights: Mapping[str, np.ndarray]) -> int:
+    return sum(key.startswith("levels.") and key.endswith(".weight") for key in weights)
+
+
+def check_blurnet_weights(
+    weights: Mapping[str, np.ndarray], module_params: Mapping | None = None
+) -> dict:
     """A BlurNet ``state_dict`` as float32 arrays, checked for consistency.
 
     Parameters
@@ -35,6 +41,10 @@ def check_blurnet_weights(weights: Mapping[str, np.ndarray]) -> dict:
     weights : mapping of str to array-like
         ``levels.{i}.weight`` for each level ``i``, ``levels.{i}.bias`` for
         all but the last, ``classifier.weight`` and ``classifier.bias``.
+    module_params : mapping, default=None
+        BlurNet's constructor parameters, as a model file holds them: those
+        of ``n_filters``, ``n_layers``, ``kernel_size`` and ``n_classes``
+        given must be the weights' own.
 
     Returns
     -------
@@ -43,14 +53,13 @@ def check_blurnet_weights(weights: Mapping[str, np.ndarray]) -> dict:
     Raises
     ------
     ValueError
-        Naming the missing, unexpected or misshapen entry.
+        Naming the missing, unexpected or misshapen entry, or the setting
+        that disagrees with the weights.
     """
     weights = {
         key: np.asarray(value, dtype=np.float32) for key, value in weights.items()
     }
-    n_layers = sum(
-        key.startswith("levels.") and key.endswith(".weight") for key in weights
-    )
+    n_layers = _n_levels(weights)
     if n_layers < 1 or "levels.0.weight" not in weights:
         raise ValueError("the network's weights have no levels.0.weight")
     first = weights["levels.0.weight"]
@@ -78,6 +87,18 @@ def check_blurnet_weights(weights: Mapping[str, np.ndarray]) -> dict:
     for key, shape in expected.items():
         if weights[key].shape != shape or n_classes < 1:
             raise ValueError(f"{key} has shape {weights[key].shape}; expected {shape}")
+    own = {
+        "n_filters": n_filters,
+        "n_layers": n_layers,
+        "kernel_size": kernel,
+        "n_classes": n_classes,
+    }
+    for name, value in own.items():
+        if module_params and name in module_params and module_params[name] != value:
+            raise ValueError(
+                f"module_params has {name}={module_params[name]!r}, "
+                f"but the weights are those of {name}={value}"
+            )
     return weights
 
 
@@ -119,7 +140,7 @@ def _log_energy(r: np.ndarray, *, centre: bool) -> np.ndarray:
 
 def _logits(weights: dict, X: np.ndarray) -> np.ndarray:
     """BlurNet.forward of a float32 batch (n, H, W)."""
-    n_layers = sum(key.endswith(".weight") for key in weights) - 1
+    n_layers = _n_levels(weights)
     kernel = weights["levels.0.weight"].shape[-1]
     min_size = 2**n_layers * (kernel - 1) - kernel + 2
     height, width = X.shape[-2:]

@@ -196,7 +196,8 @@ class NetPredictor(_Predictor):
     module_params : dict
         Constructor parameters of :class:`~blurkit._blurnet.BlurNet`, kept
         as the file holds them; the network's shape is read from
-        ``weights``.
+        ``weights``, and these must agree with it (see
+        ``_blurnet_numpy.check_blurnet_weights``).
     weights : dict of str to ndarray
         The network's ``state_dict``, as numpy arrays.
     batch_size : int
@@ -225,7 +226,7 @@ class NetPredictor(_Predictor):
         self.module_params = dict(module_params)
         self.batch_size = int(batch_size)
         self.pixel_spacing = float(pixel_spacing)
-        self.weights = check_blurnet_weights(weights)
+        self.weights = check_blurnet_weights(weights, self.module_params)
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be positive; got {self.batch_size}")
         if self.weights["classifier.bias"].shape != self.classes_.shape:
@@ -233,22 +234,6 @@ class NetPredictor(_Predictor):
                 f"the network has {len(self.weights['classifier.bias'])} outputs "
                 f"for {len(self.classes_)} classes"
             )
-        first = self.weights["levels.0.weight"]
-        shape = {
-            "n_filters": first.shape[0],
-            "n_layers": sum(
-                key.startswith("levels.") and key.endswith(".weight")
-                for key in self.weights
-            ),
-            "kernel_size": first.shape[-1],
-            "n_classes": len(self.weights["classifier.bias"]),
-        }
-        for name, value in shape.items():
-            if name in self.module_params and self.module_params[name] != value:
-                raise ValueError(
-                    f"module_params has {name}={self.module_params[name]!r}, "
-                    f"but the weights are those of {name}={value}"
-                )
 
     def _proba(self, stack):
         return blurnet_proba_numpy(
