@@ -70,7 +70,7 @@ from ..exceptions import BlurkitInputError, one_line
 from ._atomic import atomic_path
 from ._builtin import builtin_model_path
 from ._nets import nets_to_stand_ins, stand_ins_to_nets
-from ._skops import import_skops_io
+from ._skops import canonical_skops, import_skops_io
 from ._zip_limits import (
     check_directory,
     checked_members,
@@ -91,7 +91,10 @@ _FORMAT_VERSION = 4
 _HEADER_MEMBER = "blurkit-model.json"
 _MODEL_MEMBER = "model.skops"
 _ARRAYS_MEMBER = "arrays.npz"
-# A fixed time stamp keeps the bytes of a model file reproducible.
+# A fixed time stamp, here and in model.skops (see `canonical_skops`), keeps
+# the bytes of a model file reproducible: two fits of the same model give
+# the same file, up to the timings some models record (a model search's
+# cv_results_ and refit_time_, a network's epoch durations in its history).
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 # Limits against hostile files. blurkit's own are far below them: the default
@@ -263,7 +266,7 @@ def save_model(
             "model": nets_to_stand_ins(model, arrays.add),
             "training_summary": training_summary,
         }
-        data = sio.dumps(stored)
+        data = canonical_skops(sio.dumps(stored), _ZIP_DATE)
     except Exception as exc:
         raise ValueError(
             f"{path}: cannot save this model in blurkit's safe format "

@@ -28,6 +28,7 @@ from blurkit.models import (
     BlurDetector,
     BlurNetClassifier,
     DegradationAugmenter,
+    make_classifier,
     make_feature_pipeline,
     make_hybrid,
 )
@@ -340,6 +341,22 @@ def test_loaded_hybrid_keeps_shared_references(small_images, tmp_path):
     stacking = loaded.classifier_
     assert stacking.named_estimators_["cnn"] is stacking.estimators_[1]
     assert isinstance(stacking.estimators_[1], BlurNetClassifier)
+
+
+def test_equal_models_give_identical_files(small_images, tmp_path):
+    # Two fits with the same random_state: other objects, the same bytes.
+    # (A model search's cv_results_ and a network's history hold timings,
+    # which differ from fit to fit.)
+    X, y = small_images
+    paths = tmp_path / "first.blurkit", tmp_path / "second.blurkit"
+    for path in paths:
+        model = make_classifier("features", random_state=0)
+        save_model(BlurDetector(classifier=model, random_state=0).fit(X, y), path)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    with zipfile.ZipFile(paths[0]) as archive, archive.open(MODEL) as inner:
+        with zipfile.ZipFile(io.BytesIO(inner.read())) as skops_file:
+            dates = {info.date_time for info in skops_file.infolist()}
+    assert dates == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_loaded_network_keeps_history_and_can_be_refitted(small_images, tmp_path):

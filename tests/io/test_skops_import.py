@@ -1,10 +1,15 @@
-"""skops.io imported without torch: the same trusted types, torch untouched."""
+"""skops.io imported without torch, and skops files made reproducible."""
 
+import io
 import json
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from blurkit.io._skops import canonical_skops, import_skops_io
 
 
 def run(code):
@@ -91,3 +96,50 @@ print(json.dumps({{"torch": "torch" in sys.modules, "same": same,
         "same": True,
         "version": metadata.version("torch"),
     }
+
+
+# --------------------------------------------------------------------------- #
+# canonical_skops: the bytes of a skops file depend on its objects only
+# --------------------------------------------------------------------------- #
+
+
+def _objects():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 3)), np.arange(20) % 2
+    weights = rng.random(4)
+    # Shared references, and a user dict whose keys are skops's own words.
+    return {
+        "model": LogisticRegression().fit(X, y),
+        "a": weights,
+        "b": weights,
+        "user": {"file": "mine.npy", "__id__": 7, "__loader__": "x"},
+    }, X
+
+
+def test_canonical_skops_gives_the_same_bytes_for_equal_objects():
+    sio = import_skops_io()
+    first, _ = _objects()
+    second, _ = _objects()
+    raw = sio.dumps(first), sio.dumps(second)
+    # skops names arrays and nodes by id(): equal objects, other bytes.
+    assert raw[0] != raw[1]
+    assert canonical_skops(raw[0]) == canonical_skops(raw[1])
+
+
+def test_canonical_skops_loads_as_the_original():
+    sio = import_skops_io()
+    objects, X = _objects()
+    data = canonical_skops(sio.dumps(objects), (1980, 1, 1, 0, 0, 0))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = archive.infolist()
+    assert [info.filename for info in infos][0] == "schema.json"
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    arrays = sorted(info.filename for info in infos[1:])
+    assert arrays == sorted(f"{i}.npy" for i in range(len(arrays)))
+    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    assert loaded["a"] is loaded["b"]
+    assert loaded["user"] == {"file": "mine.npy", "__id__": 7, "__loader__": "x"}
+    np.testing.assert_array_equal(loaded["a"], objects["a"])
+    np.testing.assert_array_equal(
+        loaded["model"].predict_proba(X), objects["model"].predict_proba(X)
+    )
