@@ -6,7 +6,12 @@ import numpy as np
 
 from .._validation import as_image, as_image_stack
 from ._spatial import _noise_std, second_difference
-from ._spectral import _band_counts, _band_power_profile
+from ._spectral import (
+    _band_counts,
+    _band_means,
+    _corner_noise,
+    _raw_power_spectrum,
+)
 
 __all__ = [
     "LOG_FLOOR",
@@ -37,11 +42,26 @@ estimate well above the highest band's weakest cell cannot be white noise: a
 stripe pattern (a k-space spike) raised it. Such an estimate is taken as 0.
 """
 
+NOISE_CORNER_PLAUSIBILITY = 1.25
+"""How far the noise estimate may exceed the one read from the spectrum's corners.
+
+The spatial estimate (Immerkaer's) reads a stripe pattern as noise wherever
+it lies in the spectrum; the median power of the spectrum's corners (beyond
+0.3 cycles per pixel along both axes) is that of white noise, plus detail,
+and ignores the few frequencies of a spike. For white noise the two agree;
+a spatial estimate above 1.25 times the corners' comes from stripes, and is
+taken as 0, when it exceeds `NOISE_CORNER_MIN_SHARE` of the highest band's
+weakest cell (when subtracting it would matter).
+"""
+
+NOISE_CORNER_MIN_SHARE = 0.5
+"""Share of the highest band's weakest cell from which the corners' check applies."""
+
 _PLAUSIBILITY_MIN_FREQUENCIES = 256
-"""Frequencies the weakest highest-band cell needs for the check above.
+"""Frequencies the weakest highest-band cell (and the corners) need for the checks.
 
 With fewer (images under about 60x60 pixels), the cells of pure noise vary
-too much for the check to be safe, and the noise estimate is kept as it is.
+too much for the checks to be safe, and the noise estimate is kept as it is.
 """
 
 
@@ -139,6 +159,7 @@ def _sharpness_features(
     n = len(stack)
     power = np.empty((n, len(edges) - 1, n_orientations))
     noise = np.empty(n)
+    corner_noise = np.empty(n)
     n_periods = len(RESAMPLING_PERIODS) if resampling else 0
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     if resampling:
@@ -156,12 +177,16 @@ def _sharpness_features(
         if resampling:
             lines[0][block], lines[1][block] = _line_details(scratch, down)
         del down
-        power[block] = _band_power_profile(
-            scratch, edges, n_orientations, overwrite=True
-        )
+        spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
+        power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
+        corner_noise[block], n_corner = _corner_noise(spectrum, energy, w)
+        del spectrum
     # Cells with no frequency of the grid (tiny images) hold no detail.
     power = np.nan_to_num(power, nan=0.0, copy=False)
-    noise = _plausible_noise(noise, power[:, -1], (h, w), edges)
+    if n:
+        noise = _plausible_noise(
+            noise, power[:, -1], (h, w), edges, corner_noise, n_corner
+        )
     reference = power[:, 0].mean(axis=1)[:, np.newaxis]
     floor = noise[:, np.newaxis] if subtract_noise else 0.0
     high = power[:, 1:]
@@ -177,22 +202,37 @@ def _sharpness_features(
     return features
 
 
-def _plausible_noise(noise, highest, crop_shape, edges) -> np.ndarray:
+def _plausible_noise(
+    noise, highest, crop_shape, edges, corner_noise, n_corner
+) -> np.ndarray:
     """The noise variances, 0 where white noise cannot have produced them.
 
     ``highest`` holds each image's power in the cells of the highest band,
-    shape (n, n_orientations). An estimate above `NOISE_PLAUSIBILITY` times
-    the weakest of them comes from a stripe pattern, not from noise: the
-    spatial estimator reads a k-space spike's stripes, which cover the whole
-    image, as noise, and subtracting that floor would erase the highest bands
-    of a sharp image. Kept as they are when the weakest cell holds fewer than
-    `_PLAUSIBILITY_MIN_FREQUENCIES` frequencies of the spectrum, whose grid is
-    ``crop_shape``.
+    shape (n, n_orientations); ``corner_noise`` the variance read from the
+    corners of each spectrum (`_corner_noise`), over ``n_corner``
+    frequencies. The spatial estimator reads a stripe pattern (a k-space
+    spike's, which covers the whole image) as noise, and subtracting that
+    floor would erase the highest bands of a sharp image. An estimate above
+    `NOISE_PLAUSIBILITY` times the weakest highest-band cell, or above
+    `NOISE_CORNER_PLAUSIBILITY` times the corners' variance (and above
+    `NOISE_CORNER_MIN_SHARE` of that cell), comes from such a pattern. Each
+    check needs `_PLAUSIBILITY_MIN_FREQUENCIES` frequencies (in the weakest
+    cell of ``crop_shape``'s grid, in the corners); without them the
+    estimate is kept as it is.
     """
     counts = _band_counts(*crop_shape, edges, highest.shape[1])[-highest.shape[1] :]
-    if counts.min() < _PLAUSIBILITY_MIN_FREQUENCIES:
-        return noise
-    return np.where(noise > NOISE_PLAUSIBILITY * highest.min(axis=1), 0.0, noise)
+    weakest = highest.min(axis=1)
+    stripes = np.zeros(len(noise), dtype=bool)
+    if counts.min() >= _PLAUSIBILITY_MIN_FREQUENCIES:
+        stripes |= noise > NOISE_PLAUSIBILITY * weakest
+    if n_corner >= _PLAUSIBILITY_MIN_FREQUENCIES:
+        # Only an estimate that would take more than half of the weakest
+        # highest-band cell away: a smaller one, whatever its source, lowers
+        # that cell by less than 0.3 decades.
+        stripes |= (noise > NOISE_CORNER_PLAUSIBILITY * corner_noise) & (
+            noise > NOISE_CORNER_MIN_SHARE * weakest
+        )
+    return np.where(stripes, 0.0, noise)
 
 
 def _line_details(stack: np.ndarray, down=None) -> tuple[np.ndarray, np.ndarray]:
@@ -330,7 +370,11 @@ def sharpness_features(
     times the power of the highest band's weakest orientation is not noise
     but a stripe pattern (a k-space spike, which covers the whole image): it
     is taken as 0 (on images whose cells hold enough frequencies for the
-    check, from about 60x60 pixels). Band powers
+    check, from about 60x60 pixels). So is an estimate above half that power
+    and above 1.25 times the variance read from the corners of the spectrum
+    (the median power beyond 0.3 cycles per pixel along both axes, over ln
+    2, which white noise matches and a spike's few frequencies do not move;
+    from about 80x80 pixels). Band powers
     are summed by one matrix product per block of images, whose rounding can
     differ in the last float32 digits (about 1e-7) with the number of images
     computed together; the input's floating-point dtype and memory layout

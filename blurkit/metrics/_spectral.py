@@ -351,9 +351,23 @@ def _band_power_profile(
 
     ``overwrite=True`` lets it use ``stack`` as scratch space.
     """
-    n, h, w = stack.shape
-    edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
     power, energy = _raw_power_spectrum(stack, overwrite)
+    return _band_means(
+        power, energy, stack.shape[2], band_edges, n_orientations, noise_power
+    )
+
+
+def _band_means(
+    power: np.ndarray,
+    energy: float,
+    w: int,
+    band_edges,
+    n_orientations: int = 1,
+    noise_power=None,
+) -> np.ndarray:
+    """`_band_power_profile` from `_raw_power_spectrum`'s output, of width ``w``."""
+    n, h = power.shape[:2]
+    edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
     if h * w <= _LARGE_PIXELS:
         weights, counts = _band_weights(h, w, edges, int(n_orientations), power.dtype)
         # One matrix product for all images and cells, in the stack's precision.
@@ -365,6 +379,46 @@ def _band_power_profile(
         means = means - np.asarray(noise_power, dtype=np.float64).reshape(-1, 1)
     means[:, counts == 0] = np.nan
     return means.reshape(n, len(edges) - 1, n_orientations)
+
+
+_CORNER = 0.3
+"""Frequency (cycles per pixel) beyond which, along both axes, `_corner_noise` looks."""
+
+
+@functools.lru_cache(maxsize=16)
+def _corner_slices(h: int, w: int) -> tuple[slice, slice] | None:
+    """Rows and every other column of an rfft2 grid beyond `_CORNER` along both axes.
+
+    Contiguous ranges: those frequencies sit in the middle rows of an
+    unshifted spectrum and in its last columns. None when there are none.
+    """
+    rows = np.flatnonzero(np.abs(np.fft.fftfreq(h)) > _CORNER)
+    columns = np.flatnonzero(np.fft.rfftfreq(w) > _CORNER)
+    if not len(rows) or not len(columns):
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1, 2)
+
+
+def _corner_noise(power: np.ndarray, energy: float, w: int) -> tuple[np.ndarray, int]:
+    """Each image's noise variance read from the corners of its spectrum.
+
+    From `_raw_power_spectrum`'s output, of width ``w``: the median power of
+    the frequencies beyond `_CORNER` cycles per pixel along both axes (every
+    other column of them: the window correlates neighbours anyway), divided
+    by ln 2. White noise of variance ``v`` gives each of them an
+    exponentially distributed power of mean ``v``, whose median is ``v ln
+    2``; image detail there only adds to it, and the few frequencies of a
+    k-space spike leave the median as it is. Returns the variances and the
+    number of frequencies each median is taken over.
+    """
+    n, h = power.shape[:2]
+    slices = _corner_slices(h, w)
+    if slices is None:
+        return np.full(n, np.inf), 0
+    corner = power[:, slices[0], slices[1]].reshape(n, -1)
+    middle = corner.shape[1] // 2
+    medians = np.partition(corner, middle, axis=1)[:, middle].astype(np.float64)
+    return medians / energy / np.log(2.0), corner.shape[1]
 
 
 def band_power_profile(

@@ -226,6 +226,32 @@ def test_spike_stripes_do_not_erase_the_highest_bands():
     assert np.all(out[:, names.index("noise_to_signal")] == -6.0)
 
 
+@pytest.mark.parametrize("amplitude", [0.05, 0.1])
+def test_stripes_below_the_highest_band_check_are_caught_by_the_corners(amplitude):
+    # Stripes at (0.25, 0.3) cycles per pixel raise the spatial noise
+    # estimate, but not above 1.5 times the highest band's weakest cell: the
+    # first check lets them through, and the floor would erase the finest
+    # detail (band_0.8_1_min 0.4 to 3.5 decades lower). The corners of the
+    # spectrum, beyond 0.3 cycles per pixel, hold no stripe: their median
+    # says the estimate is no white noise, and it is taken as 0 wherever it
+    # would take more than half of the finest band away (so that band loses
+    # less than 0.3 decades).
+    images = np.stack([phantom(size=128, seed=s) for s in range(4)])
+    rows, columns = np.indices(images.shape[1:])
+    stripes = amplitude * np.cos(2 * np.pi * (0.25 * rows + 0.3 * columns))
+    features = SharpnessFeatures().fit(images)
+    names = list(features.get_feature_names_out())
+    clean = features.transform(images)
+    out = features.transform(np.clip(images + stripes, 0, 1))
+    top = names.index("band_0.8_1_min")
+    assert np.all(np.abs(out[:, top] - clean[:, top]) < 0.3)
+    if amplitude == 0.1:
+        assert np.all(out[:, names.index("noise_to_signal")] == -6.0)
+    # White noise on the same images is still read as noise.
+    noisy = images + 0.02 * np.random.default_rng(0).standard_normal(images.shape)
+    assert np.all(features.transform(noisy)[:, names.index("noise_to_signal")] > -4)
+
+
 @pytest.mark.parametrize("size", [32, 128])
 def test_white_noise_is_still_read_as_noise(size):
     # Pure white noise puts its variance in every cell: the estimate is kept
