@@ -90,15 +90,22 @@ def train_detector(
     say("Cross-validation (score: accuracy on held-out and degraded images):", log)
     say(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), log)
     chosen = describe_candidate(detector.classifier_.best_params_)
-    top = table.candidate.iloc[0]
-    why = (
-        ""
-        if chosen == top
-        else f"; {top} scores higher by less than one standard error, and a "
-        "cheaper family wins then"
-    )
+    why = _why_chosen(table, chosen)
     say(f"Chosen: {chosen} (trained in {time.perf_counter() - start:.1f} s{why})", log)
     return detector
+
+
+def _why_chosen(table, chosen: str) -> str:
+    """Why ``chosen`` was refitted rather than the first row of ``table``, if not."""
+    top = table.candidate.iloc[0]
+    if chosen == top:
+        return ""
+    if table.mean_score[table.candidate == chosen].iloc[0] == table.mean_score.iloc[0]:
+        return f"; it ties with {top}, and the cheaper family wins a tie"
+    return (
+        f"; {top} scores higher by less than one standard error, and a "
+        "cheaper family wins then"
+    )
 
 
 @contextlib.contextmanager

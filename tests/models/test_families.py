@@ -29,3 +29,17 @@ def test_selected_model_reproduces_demo_validation(auto_search):
     np.testing.assert_array_equal(
         auto_search.predict(validation.images), validation.labels
     )
+
+
+def test_the_choice_is_explained_truthfully():
+    import pandas as pd
+
+    from blurkit.workflow._train import _why_chosen
+
+    table = pd.DataFrame(
+        {"candidate": ["hybrid", "features", "cnn"], "mean_score": [0.99, 0.99, 0.98]}
+    )
+    assert _why_chosen(table, "hybrid") == ""
+    # Equal scores: no claim that the first row scores higher.
+    assert "ties with hybrid" in _why_chosen(table, "features")
+    assert "scores higher" in _why_chosen(table, "cnn")
