@@ -89,8 +89,8 @@ def as_image_stack(images, *, dtype=None) -> np.ndarray:
     Raises
     ------
     ValueError
-        For another number of dimensions, images without pixels, NaN or
-        infinite values, or magnitudes above :data:`MAX_ABS_VALUE`.
+        For another number of dimensions, no image, images without pixels,
+        NaN or infinite values, or magnitudes above :data:`MAX_ABS_VALUE`.
     """
     stack = np.asarray(images)
     if dtype is None:
@@ -105,6 +105,10 @@ def as_image_stack(images, *, dtype=None) -> np.ndarray:
         )
     if 0 in stack.shape[1:]:
         raise ValueError(f"Expected a non-empty image; got shape {stack.shape[1:]}.")
+    if not len(stack):
+        raise ValueError(
+            f"Expected at least one image; got an empty stack of shape {stack.shape}."
+        )
     check_magnitude(stack)
     return stack
 

@@ -131,7 +131,7 @@ def sharpness_features_stack(
     blurkit reads 8-bit images) to float32 rounding (see `_float32_crop`).
     """
     stack = np.asarray(stack)
-    if stack.dtype == np.uint8 and stack.ndim == 3 and 0 not in stack.shape[1:]:
+    if stack.dtype == np.uint8 and stack.ndim == 3 and 0 not in stack.shape:
         # Grey levels are finite and bounded: nothing to check.
         return _sharpness_features(
             stack, band_edges, n_orientations, subtract_noise, resampling
@@ -274,7 +274,7 @@ def _resampling_features(rows, columns, noise_var) -> np.ndarray:
     """
     n = len(rows)
     out = np.zeros((n, len(RESAMPLING_PERIODS)))
-    if min(rows.shape[1], columns.shape[1]) < 1 + 2 * max(RESAMPLING_PERIODS):
+    if not n or min(rows.shape[1], columns.shape[1]) < 1 + 2 * max(RESAMPLING_PERIODS):
         return out
     # A second difference (1, -2, 1) passes 6 times the noise variance.
     floor = 6.0 * np.broadcast_to(np.asarray(noise_var, dtype=np.float64), n)

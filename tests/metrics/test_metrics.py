@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from conftest import blur, phantom
 
+import blurkit.metrics
 from blurkit import (
     band_power_profile,
     highfreq_energy_ratio,
@@ -101,3 +102,16 @@ def test_sharpness_features_do_not_depend_on_dtype_or_layout(sharp_image):
     # 121x121 is cropped to 120x120, where the FFT is fastest: the border
     # row and column that the crop drops barely matter.
     assert reference.shape == (2, 17) and np.all(np.isfinite(reference))
+
+
+@pytest.mark.parametrize(
+    "name", [name for name in blurkit.metrics.__all__ if name.endswith("_stack")]
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8])
+def test_an_empty_stack_is_a_clear_error(name, dtype):
+    function = getattr(blurkit.metrics, name)
+    args = (np.zeros((0, 32, 32), dtype=dtype),)
+    if name == "band_power_profile_stack":
+        args += ((0.1, 0.5, 1.0),)
+    with pytest.raises(ValueError, match=r"at least one image.*\(0, 32, 32\)"):
+        function(*args)
