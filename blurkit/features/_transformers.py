@@ -14,13 +14,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import FLOAT_DTYPES, check_images, group_by_shape
 from ..metrics import (
-    RESAMPLING_PERIODS,
     SHARPNESS_BAND_EDGES,
     highfreq_energy_ratio_stack,
     laplacian_variance_stack,
     log10_ratio,
 )
-from ..metrics._sharpness import _sharpness_features
+from ..metrics._sharpness import (
+    _sharpness_features,
+    resampling_mode,
+    resampling_names,
+)
 
 __all__ = ["FFTSharpness", "LaplacianVariance", "SharpnessFeatures"]
 
@@ -268,12 +271,12 @@ class SharpnessFeatures(_ImageFeatures):
       Motion blur removes detail along one direction only; this catches it.
 
     plus ``noise_to_signal``: log10 of the noise power over the reference
-    power, and (with ``resampling=True``) ``resampling_2`` and
-    ``resampling_3``: the evidence that every 2nd or 3rd line along an axis
-    was interpolated from its neighbours, as when slices 2-3 times thicker,
-    or a nearest-neighbour downsampling, are resampled back (0 for none,
-    down to -3; see :func:`blurkit.sharpness_features`). Such an image keeps
-    its original lines and an aliased spectrum that looks sharp.
+    power, and ``resampling``: the evidence that every 2nd or every 3rd line
+    along an axis was interpolated from its neighbours, as when slices 2-3
+    times thicker, or a nearest-neighbour downsampling, are resampled back
+    (0 for none, down to -3; see :func:`blurkit.sharpness_features`). Such
+    an image keeps its original lines and an aliased spectrum that looks
+    sharp.
 
     Parameters
     ----------
@@ -285,8 +288,12 @@ class SharpnessFeatures(_ImageFeatures):
         Number of orientation sectors for the ``_min`` features.
     subtract_noise : bool, default=True
         Subtract the estimated noise floor before taking ratios.
-    resampling : bool, default=True
-        Add the features ``resampling_2`` and ``resampling_3``.
+    resampling : {"strongest", "each", False}, default="strongest"
+        The feature ``resampling``, the stronger evidence of the two
+        periods; ``"each"`` (or True), the features ``resampling_2`` and
+        ``resampling_3``, one per period (as in models saved before
+        ``"strongest"`` existed, which keep them); False, none. One feature
+        lets a model learn its weight from examples of both periods.
     image_shape : tuple of int, default=None
         Shape of the images when ``X`` is passed as a 2-D table of flattened
         images.
@@ -294,7 +301,8 @@ class SharpnessFeatures(_ImageFeatures):
     Attributes
     ----------
     n_features_out_ : int
-        ``2 * (n_bands - 1) + 1``, plus 2 with ``resampling``.
+        ``2 * (n_bands - 1) + 1``, plus 1 resampling feature (2 with
+        ``"each"``, 0 with False).
 
     Notes
     -----
@@ -311,7 +319,7 @@ class SharpnessFeatures(_ImageFeatures):
     >>> images = np.random.default_rng(0).random((2, 32, 32))
     >>> features = SharpnessFeatures().fit(images)
     >>> features.transform(images).shape
-    (2, 17)
+    (2, 16)
     >>> features.get_feature_names_out()[:2].tolist()
     ['band_0.15_0.25_mean', 'band_0.15_0.25_min']
     """
@@ -322,7 +330,7 @@ class SharpnessFeatures(_ImageFeatures):
         band_edges=SHARPNESS_BAND_EDGES,
         n_orientations=4,
         subtract_noise=True,
-        resampling=True,
+        resampling="strongest",
         image_shape=None,
     ):
         self.band_edges = band_edges
@@ -343,6 +351,7 @@ class SharpnessFeatures(_ImageFeatures):
                 "band_edges must be at least 3 increasing fractions of the "
                 f"Nyquist frequency; got {self.band_edges!r}."
             )
+        resampling_mode(self.resampling)
         if int(self.n_orientations) < 1:
             raise ValueError(
                 f"n_orientations must be a positive integer; got "
@@ -355,9 +364,7 @@ class SharpnessFeatures(_ImageFeatures):
         for lo, hi in zip(edges[1:-1], edges[2:], strict=True):
             names += [f"band_{lo:g}_{hi:g}_mean", f"band_{lo:g}_{hi:g}_min"]
         names.append("noise_to_signal")
-        if self.resampling:
-            names += [f"resampling_{k}" for k in RESAMPLING_PERIODS]
-        return names
+        return names + resampling_names(self.resampling)
 
     # Computed in float32 anyway (see sharpness_features).
     _input_dtypes = FLOAT_DTYPES

@@ -34,6 +34,36 @@ RESAMPLING_PERIODS = (2, 3)
 RESAMPLING_FLOOR = -3.0
 """Floor of the resampling features: lines that hold no detail of their own."""
 
+
+def resampling_mode(resampling) -> str | None:
+    """``"strongest"``, ``"each"`` or None, from a ``resampling`` parameter.
+
+    ``"strongest"`` (one feature, the strongest evidence over the periods),
+    ``"each"`` or True (one feature per period, as in models saved before
+    ``"strongest"`` existed), False or None (none).
+    """
+    if resampling is True or (isinstance(resampling, str) and resampling == "each"):
+        return "each"
+    if isinstance(resampling, str) and resampling == "strongest":
+        return "strongest"
+    if resampling is False or resampling is None:
+        return None
+    raise ValueError(
+        "resampling must be 'strongest', 'each' (or True) or False; got "
+        f"{resampling!r}."
+    )
+
+
+def resampling_names(resampling) -> list[str]:
+    """The names of the resampling features for a ``resampling`` parameter."""
+    mode = resampling_mode(resampling)
+    if mode == "strongest":
+        return ["resampling"]
+    if mode == "each":
+        return [f"resampling_{k}" for k in RESAMPLING_PERIODS]
+    return []
+
+
 NOISE_PLAUSIBILITY = 1.5
 """How far the noise estimate may exceed the weakest cell of the highest band.
 
@@ -122,7 +152,7 @@ def sharpness_features_stack(
     band_edges=SHARPNESS_BAND_EDGES,
     n_orientations=4,
     subtract_noise=True,
-    resampling=True,
+    resampling="strongest",
 ) -> np.ndarray:
     """`sharpness_features` of each image of a stack: shape (n, n_features).
 
@@ -151,16 +181,18 @@ def _sharpness_features(
     band_edges,
     n_orientations: int,
     subtract_noise: bool,
-    resampling: bool = True,
+    resampling="strongest",
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
     n_orientations = int(n_orientations)
+    mode = resampling_mode(resampling)
+    resampling = mode is not None
     n = len(stack)
     power = np.empty((n, len(edges) - 1, n_orientations))
     noise = np.empty(n)
     corner_noise = np.empty(n)
-    n_periods = len(RESAMPLING_PERIODS) if resampling else 0
+    n_periods = len(resampling_names(mode))
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     if resampling:
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
@@ -196,9 +228,10 @@ def _sharpness_features(
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
     features[:, n_bands] = log10_ratio(noise, reference[:, 0])
     if resampling:
-        features[:, n_bands + 1 :] = _resampling_features(
-            *lines, noise if subtract_noise else 0.0
-        )
+        values = _resampling_features(*lines, noise if subtract_noise else 0.0)
+        if mode == "strongest":
+            values = values.min(axis=1, keepdims=True)
+        features[:, n_bands + 1 :] = values
     return features
 
 
@@ -325,7 +358,7 @@ def sharpness_features(
     band_edges=SHARPNESS_BAND_EDGES,
     n_orientations=4,
     subtract_noise=True,
-    resampling=True,
+    resampling="strongest",
 ) -> np.ndarray:
     """Noise- and contrast-robust sharpness features of an image.
 
@@ -344,18 +377,20 @@ def sharpness_features(
         Orientation sectors for the ``_min`` features.
     subtract_noise : bool, default=True
         Subtract the estimated noise floor before taking ratios.
-    resampling : bool, default=True
-        Add the two resampling features.
+    resampling : {"strongest", "each", False}, default="strongest"
+        The resampling features: one, the strongest evidence of lines
+        interpolated from their neighbours every 2nd or every 3rd line;
+        ``"each"`` (or True), one per period (as in models saved before
+        ``"strongest"`` existed); False, none.
 
     Returns
     -------
-    ndarray of shape (2 * (n_bands - 1) + 1 + 2 * resampling,)
+    ndarray of shape (2 * (n_bands - 1) + 1 + n_resampling,)
         For each band above the reference, the log10 ratio of its mean power
         to the reference power, then that of its weakest orientation; then
         the log10 ratio of the noise power to the reference power (ratios
-        floored at -6); last, with ``resampling``, the evidence of lines
-        interpolated from their neighbours every 2nd and every 3rd line
-        (0 for none, down to -3).
+        floored at -6); last, the resampling features (0 for none, down to
+        -3): ``n_resampling`` is 1, 2 or 0.
 
     Notes
     -----
@@ -393,7 +428,10 @@ def sharpness_features(
     ``p, p + k, ...``) to the smaller of the mean over phases and the detail
     across the lines, over both axes, clipped to [-3, 0]. The second
     reference keeps a stripe pattern (a k-space spike) from reading as
-    resampling.
+    resampling. ``"strongest"`` keeps the lower of the two periods' values:
+    one feature, whose weight a model learns from examples of both periods
+    (with one feature per period, a model trained on few examples of 3x
+    resampling could learn a weight of the wrong sign for it).
 
     Examples
     --------
@@ -402,7 +440,7 @@ def sharpness_features(
     >>> image = np.random.default_rng(0).random((32, 32))
     >>> features = sharpness_features(image)
     >>> features.shape
-    (17,)
+    (16,)
     >>> bool(np.allclose(features, sharpness_features(1000 * image)))
     True
     """

@@ -44,7 +44,11 @@ from .._validation import (
 
 # The checked-input entry point of sharpness_features_stack: predict_proba
 # has validated the images already.
-from ..metrics._sharpness import RESAMPLING_PERIODS, _sharpness_features
+from ..metrics._sharpness import (
+    _sharpness_features,
+    resampling_mode,
+    resampling_names,
+)
 from ._blurnet_numpy import blurnet_proba_numpy, check_blurnet_weights
 
 __all__ = ["FeaturesPredictor", "NetPredictor", "export_predictor", "make_predictor"]
@@ -109,8 +113,9 @@ class FeaturesPredictor(_Predictor):
     classes : array-like of shape (2,)
     features : dict
         ``band_edges``, ``n_orientations``, ``subtract_noise`` and
-        ``resampling`` of the :class:`~blurkit.SharpnessFeatures` step
-        (``resampling`` missing, as in files of blurkit 0.3, means False).
+        ``resampling`` (``"strongest"``, ``"each"``, True or False) of the
+        :class:`~blurkit.SharpnessFeatures` step (``resampling`` missing, as
+        in files of blurkit 0.3, means False).
     mean, scale : ndarray of shape (n_features,)
         The scaler's ``mean_`` and ``scale_``.
     coef : ndarray of shape (1, n_features)
@@ -142,8 +147,7 @@ class FeaturesPredictor(_Predictor):
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.pixel_spacing = float(pixel_spacing)
         n_features = 2 * (len(self.features["band_edges"]) - 2) + 1
-        if self.features["resampling"]:
-            n_features += len(RESAMPLING_PERIODS)
+        n_features += len(resampling_names(self.features["resampling"]))
         shapes = {
             "mean": (self.mean.shape, (n_features,)),
             "scale": (self.scale.shape, (n_features,)),
@@ -308,7 +312,7 @@ def _predictor_of(model: Any):
                 "band_edges": [float(edge) for edge in features.band_edges],
                 "n_orientations": int(features.n_orientations),
                 "subtract_noise": bool(features.subtract_noise),
-                "resampling": bool(features.resampling),
+                "resampling": resampling_mode(features.resampling) or False,
             },
             mean=scaler.mean_,
             scale=scaler.scale_,

@@ -90,10 +90,10 @@ def test_constant_images_give_floor_features():
     features = SharpnessFeatures().fit(np.zeros((2, 16, 16)))
     out = features.transform(np.zeros((2, 16, 16)))
     names = list(features.get_feature_names_out())
-    assert names[-2:] == ["resampling_2", "resampling_3"]
-    assert np.all(out[:, :-2] == -6.0)
-    # No line holds any detail: the resampling features' floor.
-    assert np.all(out[:, -2:] == -3.0)
+    assert names[-2:] == ["noise_to_signal", "resampling"]
+    assert np.all(out[:, :-1] == -6.0)
+    # No line holds any detail: the resampling feature's floor.
+    assert np.all(out[:, -1] == -3.0)
 
 
 def _resampled(image, factor, axis, order):
@@ -106,7 +106,7 @@ def _resampled(image, factor, axis, order):
 @pytest.mark.parametrize("factor", [2, 3])
 @pytest.mark.parametrize("axis", [0, 1])
 def test_resampling_features_catch_interpolated_lines(images, factor, axis):
-    features = SharpnessFeatures().fit(images)
+    features = SharpnessFeatures(resampling="each").fit(images)
     column = list(features.get_feature_names_out()).index(f"resampling_{factor}")
     sharp = features.transform(images)[:, column]
     assert np.all(sharp > -0.25)
@@ -118,10 +118,15 @@ def test_resampling_features_catch_interpolated_lines(images, factor, axis):
     # The noise of the scanner, added after, is (partly) subtracted.
     noisy = np.stack([add_noise(x, 0.02, random_state=0) for x in linear])
     assert np.all(features.transform(noisy)[:, column] < sharp - 0.2)
+    # The default's one feature is the stronger evidence of the two periods.
+    each = features.transform(linear)[:, -2:]
+    strongest = SharpnessFeatures().fit(images).transform(linear)
+    np.testing.assert_array_equal(strongest[:, -1], each.min(axis=1))
+    np.testing.assert_array_equal(strongest[:, :-1], features.transform(linear)[:, :-2])
 
 
 def test_resampling_features_are_not_fooled_by_noise_or_stripes(images):
-    features = SharpnessFeatures().fit(images)
+    features = SharpnessFeatures(resampling="each").fit(images)
     sharp = features.transform(images)[:, -2:]
     rows, columns = np.indices(images.shape[1:])
     changed = {
@@ -143,8 +148,12 @@ def test_resampling_can_be_left_out_and_old_states_have_none(images):
     without = SharpnessFeatures(resampling=False).fit(images)
     assert without.n_features_out_ == 15
     np.testing.assert_array_equal(
-        without.transform(images), SharpnessFeatures().fit_transform(images)[:, :-2]
+        without.transform(images), SharpnessFeatures().fit_transform(images)[:, :-1]
     )
+    # True, as in models saved before "strongest": one feature per period.
+    each = SharpnessFeatures(resampling=True).fit(images)
+    assert each.n_features_out_ == 17
+    assert list(each.get_feature_names_out()[-2:]) == ["resampling_2", "resampling_3"]
     # A transformer pickled by blurkit 0.3 has no such parameter.
     state = SharpnessFeatures().fit(images).__getstate__()
     del state["resampling"]
@@ -166,7 +175,8 @@ def test_two_d_input_with_image_shape():
 
 
 @pytest.mark.parametrize(
-    "params", [{"band_edges": (0.5, 0.1, 0.9)}, {"n_orientations": 0}]
+    "params",
+    [{"band_edges": (0.5, 0.1, 0.9)}, {"n_orientations": 0}, {"resampling": "all"}],
 )
 def test_invalid_parameters_are_reported(params, images):
     with pytest.raises(ValueError):

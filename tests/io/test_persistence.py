@@ -18,6 +18,7 @@ from scipy.ndimage import gaussian_filter
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import blurkit
 from blurkit.cli import main
@@ -161,6 +162,25 @@ def test_features_predictor_gives_the_full_models_probabilities(
         features_detector.predict_proba(mixed),
         rtol=1e-12,
         atol=1e-15,
+    )
+
+
+@pytest.mark.parametrize("resampling", [True, "each", False])
+def test_features_predictor_of_older_resampling_settings(resampling, tmp_path):
+    # Models saved before the one "strongest" resampling feature hold one
+    # per period (True); their predictor computes the same features.
+    train = blurkit.load_dataset(DEMO_DATA / "train")
+    X = _degraded_validation()
+    model = make_pipeline(
+        blurkit.SharpnessFeatures(resampling=resampling),
+        StandardScaler(),
+        LogisticRegression(),
+    ).fit(train.images, train.labels)
+    save_model(model, tmp_path / "model.blurkit")
+    predictor = load_predictor(tmp_path / "model.blurkit")
+    assert isinstance(predictor, FeaturesPredictor)
+    np.testing.assert_allclose(
+        predictor.predict_proba(X), model.predict_proba(X), rtol=1e-12, atol=1e-15
     )
 
 
