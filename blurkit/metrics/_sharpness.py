@@ -9,6 +9,7 @@ from ._spatial import _noise_std, second_difference
 from ._spectral import (
     _band_counts,
     _band_means,
+    _corner_count,
     _corner_noise,
     _raw_power_spectrum,
 )
@@ -187,14 +188,13 @@ def _sharpness_features(
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
     n_orientations = int(n_orientations)
     mode = resampling_mode(resampling)
-    resampling = mode is not None
     n = len(stack)
     power = np.empty((n, len(edges) - 1, n_orientations))
     noise = np.empty(n)
     corner_noise = np.empty(n)
     n_periods = len(resampling_names(mode))
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
-    if resampling:
+    if mode:
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
     # The spectra (and line details) a block at a time; the ratios, cheap,
     # for all images at once.
@@ -206,19 +206,16 @@ def _sharpness_features(
         # central half.
         down = second_difference(scratch, axis=1)
         noise[block] = _noise_std(scratch, step=3, down=down) ** 2
-        if resampling:
+        if mode:
             lines[0][block], lines[1][block] = _line_details(scratch, down)
         del down
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
-        corner_noise[block], n_corner = _corner_noise(spectrum, energy, w)
+        corner_noise[block] = _corner_noise(spectrum, energy, w)
         del spectrum
     # Cells with no frequency of the grid (tiny images) hold no detail.
     power = np.nan_to_num(power, nan=0.0, copy=False)
-    if n:
-        noise = _plausible_noise(
-            noise, power[:, -1], (h, w), edges, corner_noise, n_corner
-        )
+    noise = _plausible_noise(noise, power[:, -1], (h, w), edges, corner_noise)
     reference = power[:, 0].mean(axis=1)[:, np.newaxis]
     floor = noise[:, np.newaxis] if subtract_noise else 0.0
     high = power[:, 1:]
@@ -227,7 +224,7 @@ def _sharpness_features(
     features[:, 0:n_bands:2] = log10_ratio(high.mean(axis=2) - floor, reference)
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
     features[:, n_bands] = log10_ratio(noise, reference[:, 0])
-    if resampling:
+    if mode:
         values = _resampling_features(*lines, noise if subtract_noise else 0.0)
         if mode == "strongest":
             values = values.min(axis=1, keepdims=True)
@@ -235,30 +232,28 @@ def _sharpness_features(
     return features
 
 
-def _plausible_noise(
-    noise, highest, crop_shape, edges, corner_noise, n_corner
-) -> np.ndarray:
+def _plausible_noise(noise, highest, crop_shape, edges, corner_noise) -> np.ndarray:
     """The noise variances, 0 where white noise cannot have produced them.
 
     ``highest`` holds each image's power in the cells of the highest band,
     shape (n, n_orientations); ``corner_noise`` the variance read from the
-    corners of each spectrum (`_corner_noise`), over ``n_corner``
-    frequencies. The spatial estimator reads a stripe pattern (a k-space
-    spike's, which covers the whole image) as noise, and subtracting that
-    floor would erase the highest bands of a sharp image. An estimate above
-    `NOISE_PLAUSIBILITY` times the weakest highest-band cell, or above
-    `NOISE_CORNER_PLAUSIBILITY` times the corners' variance (and above
-    `NOISE_CORNER_MIN_SHARE` of that cell), comes from such a pattern. Each
-    check needs `_PLAUSIBILITY_MIN_FREQUENCIES` frequencies (in the weakest
-    cell of ``crop_shape``'s grid, in the corners); without them the
-    estimate is kept as it is.
+    corners of each spectrum (`_corner_noise`). The spatial estimator reads
+    a stripe pattern (a k-space spike's, which covers the whole image) as
+    noise, and subtracting that floor would erase the highest bands of a
+    sharp image. An estimate above `NOISE_PLAUSIBILITY` times the weakest
+    highest-band cell, or above `NOISE_CORNER_PLAUSIBILITY` times the
+    corners' variance (and above `NOISE_CORNER_MIN_SHARE` of that cell),
+    comes from such a pattern. Each check needs
+    `_PLAUSIBILITY_MIN_FREQUENCIES` frequencies (in the weakest cell of
+    ``crop_shape``'s grid, in the corners); without them the estimate is
+    kept as it is.
     """
     counts = _band_counts(*crop_shape, edges, highest.shape[1])[-highest.shape[1] :]
     weakest = highest.min(axis=1)
     stripes = np.zeros(len(noise), dtype=bool)
     if counts.min() >= _PLAUSIBILITY_MIN_FREQUENCIES:
         stripes |= noise > NOISE_PLAUSIBILITY * weakest
-    if n_corner >= _PLAUSIBILITY_MIN_FREQUENCIES:
+    if _corner_count(*crop_shape) >= _PLAUSIBILITY_MIN_FREQUENCIES:
         # Only an estimate that would take more than half of the weakest
         # highest-band cell away: a smaller one, whatever its source, lowers
         # that cell by less than 0.3 decades.

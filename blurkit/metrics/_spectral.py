@@ -399,7 +399,15 @@ def _corner_slices(h: int, w: int) -> tuple[slice, slice] | None:
     return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1, 2)
 
 
-def _corner_noise(power: np.ndarray, energy: float, w: int) -> tuple[np.ndarray, int]:
+def _corner_count(h: int, w: int) -> int:
+    """Frequencies `_corner_noise` takes each median over, on an (h, w) image."""
+    slices = _corner_slices(h, w)
+    if slices is None:
+        return 0
+    return len(range(h)[slices[0]]) * len(range(w // 2 + 1)[slices[1]])
+
+
+def _corner_noise(power: np.ndarray, energy: float, w: int) -> np.ndarray:
     """Each image's noise variance read from the corners of its spectrum.
 
     From `_raw_power_spectrum`'s output, of width ``w``: the median power of
@@ -408,17 +416,17 @@ def _corner_noise(power: np.ndarray, energy: float, w: int) -> tuple[np.ndarray,
     by ln 2. White noise of variance ``v`` gives each of them an
     exponentially distributed power of mean ``v``, whose median is ``v ln
     2``; image detail there only adds to it, and the few frequencies of a
-    k-space spike leave the median as it is. Returns the variances and the
-    number of frequencies each median is taken over.
+    k-space spike leave the median as it is (`_corner_count` says over how
+    many frequencies).
     """
     n, h = power.shape[:2]
     slices = _corner_slices(h, w)
     if slices is None:
-        return np.full(n, np.inf), 0
+        return np.full(n, np.inf)
     corner = power[:, slices[0], slices[1]].reshape(n, -1)
     middle = corner.shape[1] // 2
     medians = np.partition(corner, middle, axis=1)[:, middle].astype(np.float64)
-    return medians / energy / np.log(2.0), corner.shape[1]
+    return medians / energy / np.log(2.0)
 
 
 def band_power_profile(
