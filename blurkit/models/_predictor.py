@@ -7,8 +7,10 @@ file. For the two model families that most files hold, :func:`save_model
 prediction needs, and the command line predicts with them:
 
 - a features model (:class:`~blurkit.SharpnessFeatures`, then a
-  ``StandardScaler``, then a binary ``LogisticRegression``): the feature
-  parameters, the scaler's mean and scale and the logistic coefficients.
+  ``StandardScaler``, optionally a degree-2 ``PolynomialFeatures`` and a
+  second ``StandardScaler``, then a binary ``LogisticRegression``): the
+  feature parameters, the scalers' means and scales and the logistic
+  coefficients.
   Prediction needs numpy and ``scipy.fft`` only.
 - a CNN (:class:`~blurkit.BlurNetClassifier`): the network's constructor
   parameters and weights. Prediction needs numpy only (the network's
@@ -20,7 +22,8 @@ These predictors compute the features with the same function as
 (``blurkit.metrics.sharpness_features_stack``, past its input checks) and
 the network's output with the same operations as ``BlurNet.forward``
 (``_blurnet_numpy``); for the features,
-only the last steps (scaling, the linear score and its logistic) are written
+only the last steps (scaling, the pairwise products, the linear score and
+its logistic) are written
 out again here, following scikit-learn's order of operations. Tests check
 that they give the full model's probabilities. Other models (the hybrid, your
 own pipelines) have no lightweight predictor and are loaded in full.
@@ -106,7 +109,9 @@ class _Predictor:
 
 
 class FeaturesPredictor(_Predictor):
-    """SharpnessFeatures -> StandardScaler -> LogisticRegression, in numpy.
+    """SharpnessFeatures -> StandardScaler [-> degree 2 -> StandardScaler] -> logistic.
+
+    In numpy.
 
     Parameters
     ----------
@@ -118,9 +123,13 @@ class FeaturesPredictor(_Predictor):
         in files of blurkit 0.3, means False).
     mean, scale : ndarray of shape (n_features,)
         The scaler's ``mean_`` and ``scale_``.
-    coef : ndarray of shape (1, n_features)
+    coef : ndarray of shape (1, n_terms)
     intercept : ndarray of shape (1,)
         The logistic regression's ``coef_`` and ``intercept_``.
+    expanded_mean, expanded_scale : ndarray of shape (n_terms,) or None
+        The second scaler's ``mean_`` and ``scale_``, after a degree-2
+        ``PolynomialFeatures(include_bias=False)``; None (the default) when
+        the logistic regression reads the scaled features directly.
     pixel_spacing : float, default=1.5
         The model's pixel size in mm, kept so that the predictor stands in
         for the model wherever the model's is read.
@@ -137,6 +146,8 @@ class FeaturesPredictor(_Predictor):
         scale,
         coef,
         intercept,
+        expanded_mean=None,
+        expanded_scale=None,
         pixel_spacing=PIXEL_SPACING_MM,
     ):
         self.classes_ = np.asarray(classes)
@@ -146,14 +157,26 @@ class FeaturesPredictor(_Predictor):
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.pixel_spacing = float(pixel_spacing)
+        if (expanded_mean is None) != (expanded_scale is None):
+            raise ValueError(
+                "expected both expanded_mean and expanded_scale, or neither"
+            )
+        self.expanded = expanded_mean is not None
         n_features = 2 * (len(self.features["band_edges"]) - 2) + 1
         n_features += len(resampling_names(self.features["resampling"]))
+        n_terms = n_features
         shapes = {
             "mean": (self.mean.shape, (n_features,)),
             "scale": (self.scale.shape, (n_features,)),
-            "coef": (self.coef.shape, (1, n_features)),
-            "intercept": (self.intercept.shape, (1,)),
         }
+        if self.expanded:
+            self.expanded_mean = np.asarray(expanded_mean, dtype=np.float64)
+            self.expanded_scale = np.asarray(expanded_scale, dtype=np.float64)
+            n_terms += n_features * (n_features + 1) // 2
+            shapes["expanded_mean"] = (self.expanded_mean.shape, (n_terms,))
+            shapes["expanded_scale"] = (self.expanded_scale.shape, (n_terms,))
+        shapes["coef"] = (self.coef.shape, (1, n_terms))
+        shapes["intercept"] = (self.intercept.shape, (1,))
         for name, (shape, expected) in shapes.items():
             if shape != expected:
                 raise ValueError(f"{name} has shape {shape}; expected {expected}")
@@ -168,10 +191,19 @@ class FeaturesPredictor(_Predictor):
             self.features["subtract_noise"],
             self.features["resampling"],
         )
-        # StandardScaler.transform, then LogisticRegression.decision_function
-        # and its binary predict_proba, in scikit-learn's order.
+        # StandardScaler.transform, [PolynomialFeatures(2, include_bias=False)
+        # and StandardScaler.transform,] then LogisticRegression's
+        # decision_function and its binary predict_proba, in scikit-learn's
+        # order.
         X -= self.mean
         X /= self.scale
+        if self.expanded:
+            # The features, then the products x_i x_j for i <= j, in
+            # PolynomialFeatures' order (itertools.combinations_with_replacement).
+            i, j = np.triu_indices(X.shape[1])
+            X = np.concatenate([X, X[:, i] * X[:, j]], axis=1)
+            X -= self.expanded_mean
+            X /= self.expanded_scale
         score = (X @ self.coef.T + self.intercept).reshape(-1)
         sharp = expit(score)
         return np.stack([1 - sharp, sharp], axis=1)
@@ -184,6 +216,9 @@ class FeaturesPredictor(_Predictor):
             "coef": self.coef,
             "intercept": self.intercept,
         }
+        if self.expanded:
+            arrays["expanded_mean"] = self.expanded_mean
+            arrays["expanded_scale"] = self.expanded_scale
         return spec, arrays
 
 
@@ -280,10 +315,21 @@ def export_predictor(model: Any) -> tuple[dict, dict[str, np.ndarray]] | None:
     return spec, arrays
 
 
+def _is_plain_scaler(scaler) -> bool:
+    from sklearn.preprocessing import StandardScaler
+
+    return (
+        type(scaler) is StandardScaler
+        and scaler.with_mean
+        and scaler.with_std
+        and hasattr(scaler, "scale_")
+    )
+
+
 def _predictor_of(model: Any):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import PolynomialFeatures
 
     from ..features import SharpnessFeatures
 
@@ -292,14 +338,28 @@ def _predictor_of(model: Any):
     spacing = getattr(model, "pixel_spacing", PIXEL_SPACING_MM)
     if classes is None or len(classes) != 2:
         return None
-    if isinstance(core, Pipeline) and len(core.steps) == 3:
-        features, scaler, logistic = (step for _, step in core.steps)
+    if isinstance(core, Pipeline) and len(core.steps) in (3, 5):
+        steps = [step for _, step in core.steps]
+        features, scaler, logistic = steps[0], steps[1], steps[-1]
+        expanded = {}
+        if len(steps) == 5:
+            expand, rescaler = steps[2], steps[3]
+            if not (
+                type(expand) is PolynomialFeatures
+                and expand.degree == 2
+                and not expand.interaction_only
+                and not expand.include_bias
+                and _is_plain_scaler(rescaler)
+            ):
+                return None
+            expanded = {
+                "expanded_mean": rescaler.mean_,
+                "expanded_scale": rescaler.scale_,
+            }
         if not (
             type(features) is SharpnessFeatures
             and features.image_shape is None
-            and type(scaler) is StandardScaler
-            and scaler.with_mean
-            and scaler.with_std
+            and _is_plain_scaler(scaler)
             and type(logistic) is LogisticRegression
             and hasattr(logistic, "coef_")
             and logistic.coef_.shape[0] == 1
@@ -319,6 +379,7 @@ def _predictor_of(model: Any):
             coef=logistic.coef_,
             intercept=logistic.intercept_,
             pixel_spacing=spacing,
+            **expanded,
         )
     if type(core).__name__ == "BlurNetClassifier":
         from ._blurnet import BlurNet
@@ -365,6 +426,8 @@ def make_predictor(spec: dict, arrays: dict[str, np.ndarray]) -> _Predictor:
                 scale=arrays["scale"],
                 coef=arrays["coef"],
                 intercept=arrays["intercept"],
+                expanded_mean=arrays.get("expanded_mean"),
+                expanded_scale=arrays.get("expanded_scale"),
                 **common,
             )
         if kind == NetPredictor.kind:

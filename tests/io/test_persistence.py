@@ -195,7 +195,99 @@ def test_features_predictor_is_described_in_the_header(features_file):
     assert spec["kind"] == "features-logistic"
     assert spec["classes"] == [0, 1]
     assert spec["features"]["n_orientations"] == 4
-    assert names == ["coef", "intercept", "mean", "scale"]
+    # The default pipeline's pairwise expansion has a second scaler.
+    assert names == [
+        "coef",
+        "expanded_mean",
+        "expanded_scale",
+        "intercept",
+        "mean",
+        "scale",
+    ]
+
+
+@pytest.mark.parametrize("degree", [1, 2])
+def test_features_predictor_of_either_degree(degree, tmp_path):
+    # degree=1, the linear model (and every features model saved before the
+    # pairwise expansion), has no second scaler; both get a predictor.
+    train = blurkit.load_dataset(DEMO_DATA / "train")
+    X = _degraded_validation()
+    model = make_feature_pipeline(degree=degree).fit(train.images, train.labels)
+    save_model(model, tmp_path / "model.blurkit")
+    predictor = load_predictor(tmp_path / "model.blurkit")
+    assert isinstance(predictor, FeaturesPredictor)
+    assert predictor.expanded == (degree == 2)
+    n_features = model.named_steps["scale"].n_features_in_
+    n_terms = n_features + n_features * (n_features + 1) // 2
+    assert predictor.coef.shape == (1, n_features if degree == 1 else n_terms)
+    np.testing.assert_allclose(
+        predictor.predict_proba(X), model.predict_proba(X), rtol=1e-12, atol=1e-15
+    )
+
+
+def test_features_predictor_checks_its_arrays():
+    n = 16
+    common = dict(
+        classes=[0, 1],
+        features={
+            "band_edges": [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.8, 1.0],
+            "n_orientations": 4,
+            "subtract_noise": True,
+            "resampling": "strongest",
+        },
+        mean=np.zeros(n),
+        scale=np.ones(n),
+        intercept=np.zeros(1),
+    )
+    n_terms = n + n * (n + 1) // 2
+    FeaturesPredictor(**common, coef=np.zeros((1, n)))
+    FeaturesPredictor(
+        **common,
+        coef=np.zeros((1, n_terms)),
+        expanded_mean=np.zeros(n_terms),
+        expanded_scale=np.ones(n_terms),
+    )
+    with pytest.raises(ValueError, match="both expanded_mean and expanded_scale"):
+        FeaturesPredictor(
+            **common, coef=np.zeros((1, n_terms)), expanded_mean=np.zeros(n_terms)
+        )
+    with pytest.raises(
+        ValueError, match=r"coef has shape \(1, 152\); expected \(1, 16\)"
+    ):
+        FeaturesPredictor(**common, coef=np.zeros((1, n_terms)))
+    with pytest.raises(ValueError, match="expanded_scale has shape"):
+        FeaturesPredictor(
+            **common,
+            coef=np.zeros((1, n_terms)),
+            expanded_mean=np.zeros(n_terms),
+            expanded_scale=np.ones(n),
+        )
+
+
+def test_other_expansions_have_no_lightweight_predictor(tmp_path):
+    from sklearn.preprocessing import PolynomialFeatures
+
+    train = blurkit.load_dataset(DEMO_DATA / "train")
+    for expand in (
+        PolynomialFeatures(3, include_bias=False),
+        PolynomialFeatures(2, interaction_only=True, include_bias=False),
+        PolynomialFeatures(2),
+    ):
+        model = make_pipeline(
+            blurkit.SharpnessFeatures(band_edges=(0.05, 0.2, 0.5, 1.0)),
+            StandardScaler(),
+            expand,
+            StandardScaler(),
+            LogisticRegression(),
+        ).fit(train.images, train.labels)
+        save_model(model, tmp_path / "model.blurkit")
+        assert load_predictor(tmp_path / "model.blurkit") is None, expand
+        # The full model still loads and predicts as saved.
+        loaded, _ = load_model(tmp_path / "model.blurkit")
+        np.testing.assert_array_equal(
+            loaded.predict_proba(train.images[:4]),
+            model.predict_proba(train.images[:4]),
+        )
 
 
 def test_network_predictor_gives_the_full_models_probabilities(small_images, tmp_path):

@@ -105,6 +105,26 @@ def test_user_grid_is_used(demo_train):
     assert search.best_params_["estimator__classify__C"] == 0.5
 
 
+def test_feature_pipeline_degrees():
+    linear = blurkit.make_feature_pipeline(degree=1)
+    assert list(linear.named_steps) == ["features", "scale", "classify"]
+    assert linear.named_steps["classify"].C == 10.0
+    paired = blurkit.make_feature_pipeline()
+    assert list(paired.named_steps) == [
+        "features",
+        "scale",
+        "expand",
+        "rescale",
+        "classify",
+    ]
+    assert paired.named_steps["expand"].degree == 2
+    assert paired.named_steps["classify"].C == 0.1
+    assert blurkit.make_feature_pipeline(C=3.0).named_steps["classify"].C == 3.0
+    for degree in (0, 3, "2"):
+        with pytest.raises(ValueError, match="degree must be 1 or 2"):
+            blurkit.make_feature_pipeline(degree=degree)
+
+
 def test_unknown_family_is_rejected():
     with pytest.raises(ValueError, match="family"):
         make_model_search("svm")
