@@ -64,7 +64,7 @@ def main(argv=None):
 
     grid = {
         "estimator": [blurkit.make_feature_pipeline()],
-        "estimator__classify__C": [0.1, 1.0, 10.0, 100.0],
+        "estimator__classify__C": [0.03, 0.1, 0.3, 1.0],
     }
     search = blurkit.make_model_search(
         "features", param_grid=grid, cv=args.cv, random_state=0

@@ -109,9 +109,10 @@ class _Predictor:
 
 
 class FeaturesPredictor(_Predictor):
-    """SharpnessFeatures -> StandardScaler [-> degree 2 -> StandardScaler] -> logistic.
+    """A features model's pipeline, in numpy.
 
-    In numpy.
+    ``SharpnessFeatures`` -> ``StandardScaler`` [-> ``PolynomialFeatures(2,
+    include_bias=False)`` -> ``StandardScaler``] -> ``LogisticRegression``.
 
     Parameters
     ----------
