@@ -384,10 +384,6 @@ def _models(families, seed: int) -> dict:
     return models
 
 
-SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
-SIGMA_NOISES = (0.0, 0.02, 0.05)
-
-
 def _sigma_blurs() -> dict[str, Callable]:
     """``name -> blur(image, sigma_px)`` from other libraries than blurkit."""
     import skimage.filters
@@ -425,6 +421,10 @@ def _sigma_blurs() -> dict[str, Callable]:
 
 def sigma_table(x_fit, y_fit, x_test, y_test, seed: int) -> str:
     """Median absolute error of the sigma estimate, by implementation and noise."""
+    # The sigmas and noise levels of the robustness benchmark's blur estimate
+    # (benchmarks/ is on the path when this script runs).
+    from robustness import SIGMA_NOISES, SIGMAS
+
     sharp_fit = list(np.asarray(x_fit)[np.asarray(y_fit) == 1])
     _say(f"Training the sigma estimate on {len(sharp_fit)} sharp images...")
     blurred, sigmas = blurkit.make_sigma_training_set(sharp_fit, random_state=seed)

@@ -173,7 +173,10 @@ class FeaturesPredictor(_Predictor):
         if self.expanded:
             self.expanded_mean = np.asarray(expanded_mean, dtype=np.float64)
             self.expanded_scale = np.asarray(expanded_scale, dtype=np.float64)
-            n_terms += n_features * (n_features + 1) // 2
+            # The products x_i x_j for i <= j, in PolynomialFeatures' order
+            # (itertools.combinations_with_replacement): fixed by the grid.
+            self._pairs = np.triu_indices(n_features)
+            n_terms += len(self._pairs[0])
             shapes["expanded_mean"] = (self.expanded_mean.shape, (n_terms,))
             shapes["expanded_scale"] = (self.expanded_scale.shape, (n_terms,))
         shapes["coef"] = (self.coef.shape, (1, n_terms))
@@ -199,9 +202,7 @@ class FeaturesPredictor(_Predictor):
         X -= self.mean
         X /= self.scale
         if self.expanded:
-            # The features, then the products x_i x_j for i <= j, in
-            # PolynomialFeatures' order (itertools.combinations_with_replacement).
-            i, j = np.triu_indices(X.shape[1])
+            i, j = self._pairs
             X = np.concatenate([X, X[:, i] * X[:, j]], axis=1)
             X -= self.expanded_mean
             X /= self.expanded_scale
@@ -319,12 +320,7 @@ def export_predictor(model: Any) -> tuple[dict, dict[str, np.ndarray]] | None:
 def _is_plain_scaler(scaler) -> bool:
     from sklearn.preprocessing import StandardScaler
 
-    return (
-        type(scaler) is StandardScaler
-        and scaler.with_mean
-        and scaler.with_std
-        and hasattr(scaler, "scale_")
-    )
+    return type(scaler) is StandardScaler and scaler.with_mean and scaler.with_std
 
 
 def _predictor_of(model: Any):
