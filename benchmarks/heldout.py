@@ -374,10 +374,17 @@ def _split(data: Path, seed: int):
     return x_fit, y_fit, x_test, y_test
 
 
-def _models(families, seed: int) -> dict:
+def _models(families, seed: int, outer_features: bool = False) -> dict:
     models = {
         name: blurkit.make_classifier(name, random_state=seed) for name in families
     }
+    if outer_features:
+        from blurkit.models import with_outer_features
+
+        models = {
+            name: model if name == "cnn" else with_outer_features(model)
+            for name, model in models.items()
+        }
     models["Laplacian"] = make_pipeline(
         blurkit.LaplacianVariance(), StandardScaler(), LogisticRegression()
     )
@@ -477,6 +484,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--sigma", action="store_true", help="also check the blur estimate (sigma)"
     )
+    parser.add_argument(
+        "--outer-features",
+        action="store_true",
+        help="the features and hybrid models with the outer features",
+    )
     args = parser.parse_args(argv)
     try:
         import torchio  # noqa: F401
@@ -488,7 +500,7 @@ def main(argv=None) -> int:
         return 2
     x_fit, y_fit, x_test, y_test = _split(args.data, args.seed)
     families = [f for f in args.families.split(",") if f]
-    models = _models(families, args.seed)
+    models = _models(families, args.seed, args.outer_features)
     for name, model in models.items():
         start = time.perf_counter()
         _say(f"Training {name} on {len(y_fit)} images...")

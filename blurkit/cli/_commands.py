@@ -19,6 +19,11 @@ def _train(args):
     from ..workflow import train_detector
 
     output = Path(args.output)
+    if args.outer_features and args.model == "cnn":
+        raise ValueError(
+            "--outer-features: the CNN reads pixels, not engineered features; "
+            "expected --model features, hybrid or auto"
+        )
     # Fail now rather than after training.
     check_writable(output)
     detector = train_detector(
@@ -27,6 +32,7 @@ def _train(args):
         cv=args.cv,
         random_state=args.random_state,
         n_jobs=args.n_jobs,
+        outer_features=args.outer_features,
         log=None if args.quiet else sys.stderr,
     )
     save_model(detector, output)

@@ -96,6 +96,23 @@ def _noise_std(stack: np.ndarray, step: int = 1, down=None) -> np.ndarray:
     n, h, w = stack.shape
     if h < 3 or w < 3:
         return np.zeros(n)
+    return _noise_std_of(_noise_responses(stack, step=step, down=down))
+
+
+def _noise_std_of(response: np.ndarray) -> np.ndarray:
+    """The noise std from `_noise_responses`' output (sorted in place)."""
+    # Median absolute response, scaled to a std for Gaussian noise: robust to
+    # the edges of the brain, which only touch a minority of pixels.
+    return _row_medians(response.reshape(len(response), -1)) / (0.6745 * 6.0)
+
+
+def _noise_responses(stack: np.ndarray, step: int = 1, down=None) -> np.ndarray:
+    """Absolute noise-filter responses on `_noise_std`'s grid, (n, rows, columns).
+
+    The grid is every ``step``-th interior pixel of every ``step``-th
+    interior row: ``stack[:, 1:h-1:step, 1:w-1:step]``.
+    """
+    n, h, w = stack.shape
     shape = (len(range(1, h - 1, step)), len(range(1, w - 1, step)))
     response = np.empty((n, *shape), dtype=stack.dtype)
     # A few images at a time keep the temporaries (a step-th of the rows) in
@@ -110,9 +127,7 @@ def _noise_std(stack: np.ndarray, step: int = 1, down=None) -> np.ndarray:
             step=step,
             down=None if down is None else down[block],
         )
-    # Median absolute response, scaled to a std for Gaussian noise: robust to
-    # the edges of the brain, which only touch a minority of pixels.
-    return _row_medians(response.reshape(n, -1)) / (0.6745 * 6.0)
+    return response
 
 
 def _noise_response(stack: np.ndarray, out: np.ndarray, step: int = 1, down=None):

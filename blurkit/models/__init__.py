@@ -24,6 +24,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "make_classifier",
             "make_feature_pipeline",
             "make_hybrid",
+            "with_outer_features",
         ],
         "_predictor": ["export_predictor", "make_predictor"],
         "_selection": [

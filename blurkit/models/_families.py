@@ -203,6 +203,61 @@ FAMILIES = MappingProxyType(
 order they compete (ties in model selection go to the first)."""
 
 
+def with_outer_features(estimator):
+    """A clone of ``estimator`` whose sharpness features include the outer ones.
+
+    Sets ``outer=True`` on every :class:`~blurkit.SharpnessFeatures` inside
+    it (the feature pipeline's, the hybrid's, under an
+    :class:`AugmentedClassifier` too): the features then also read the
+    detail just outside the head, which catches more of the motion during
+    the acquisition and keeps tight crops sharp, for about a sixth more
+    computing time per image (see the README). Off by default for that
+    time.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A model that holds sharpness features, e.g. ``make_classifier()``.
+
+    Returns
+    -------
+    estimator
+        Unfitted.
+
+    Raises
+    ------
+    ValueError
+        If ``estimator`` holds no :class:`~blurkit.SharpnessFeatures` (the
+        CNN alone reads pixels, not features).
+
+    Examples
+    --------
+    >>> from blurkit import make_classifier
+    >>> from blurkit.models import with_outer_features
+    >>> model = with_outer_features(make_classifier("features"))
+    >>> model.get_params()["estimator__features__outer"]
+    True
+    """
+    from sklearn.base import clone
+
+    from ..features import SharpnessFeatures
+
+    estimator = clone(estimator)
+    if isinstance(estimator, SharpnessFeatures):
+        return estimator.set_params(outer=True)
+    keys = [
+        f"{key}__outer"
+        for key, value in estimator.get_params(deep=True).items()
+        if isinstance(value, SharpnessFeatures)
+    ]
+    if not keys:
+        raise ValueError(
+            f"{type(estimator).__name__} holds no SharpnessFeatures to add the "
+            "outer features to; expected the features or the hybrid family"
+        )
+    return estimator.set_params(**dict.fromkeys(keys, True))
+
+
 def check_family(family: str, *, allow_auto: bool = False) -> None:
     """Raise a ValueError naming the choices unless ``family`` is registered."""
     if family in FAMILIES or (allow_auto and family == "auto"):

@@ -122,7 +122,10 @@ class BlurSigmaRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"Got {len(images)} images but {len(y)} sigma values.")
         self.model_ = make_pipeline(
             SharpnessFeatures(
-                band_edges=SIGMA_BAND_EDGES, n_orientations=1, resampling=False
+                band_edges=SIGMA_BAND_EDGES,
+                n_orientations=1,
+                resampling=False,
+                outer=False,
             ),
             HistGradientBoostingRegressor(
                 max_iter=self.max_iter,

@@ -25,6 +25,7 @@ def train_detector(
     cv=3,
     random_state=0,
     n_jobs=None,
+    outer_features=False,
     log=sys.stderr,
 ):
     """Fit a :class:`BlurDetector` on a challenge-layout folder.
@@ -45,6 +46,9 @@ def train_detector(
         Processors to use, as joblib counts them (None: 1, -1: every usable
         one): parallel fits of the search, each with torch, BLAS and OpenMP
         on one thread (see :func:`blurkit._threads.worker_thread_limits`).
+    outer_features : bool, default=False
+        Give the feature pipelines (of the features and hybrid families) the
+        outer features (see :func:`blurkit.models.with_outer_features`).
     log : file-like or None, default=sys.stderr
         Where progress and the CV table go; None is silent.
 
@@ -75,6 +79,8 @@ def train_detector(
         f"{int(np.sum(dataset.labels == 0))} blurred).",
         log,
     )
+    if outer_features:
+        param_grid = _with_outer_features(param_grid, family, random_state)
     search = make_model_search(
         family,
         param_grid=param_grid,
@@ -93,6 +99,30 @@ def train_detector(
     why = _why_chosen(table, chosen)
     say(f"Chosen: {chosen} (trained in {time.perf_counter() - start:.1f} s{why})", log)
     return detector
+
+
+def _with_outer_features(param_grid, family, random_state):
+    """``param_grid`` (or the default one) with the outer features in its models."""
+    from ..models import default_param_grid, with_outer_features
+
+    if family == "cnn":
+        raise ValueError(
+            "outer_features: the CNN reads pixels, not engineered features; "
+            "expected the features, hybrid or auto family"
+        )
+    if param_grid is None:
+        param_grid = default_param_grid(family, random_state=random_state)
+    grids = [param_grid] if isinstance(param_grid, dict) else list(param_grid)
+    changed = []
+    for grid in grids:
+        models = []
+        for model in grid.get("estimator", []):
+            try:
+                models.append(with_outer_features(model))
+            except ValueError:  # the CNN's candidates
+                models.append(model)
+        changed.append({**grid, "estimator": models} if "estimator" in grid else grid)
+    return changed
 
 
 def _why_chosen(table, chosen: str) -> str:

@@ -56,6 +56,27 @@ def test_train_then_predict_round_trip(model_file, tmp_path):
     assert out.read_bytes() == expected
 
 
+def test_train_with_the_outer_features(tmp_path, capsys):
+    path, out = tmp_path / "model.blurkit", tmp_path / "out.tsv"
+    args = ["train", str(DEMO_DATA / "train"), "-o", str(path), "-q", "--cv", "2"]
+    assert main([*args, "--outer-features"]) == 0
+    detector, _ = blurkit.load_model(path)
+    params = detector.classifier_.best_estimator_.get_params()
+    assert params["estimator__features__outer"] is True
+    validation = DEMO_DATA / "validation"
+    assert main(["predict", str(path), str(validation), "-o", str(out)]) == 0
+    assert out.read_bytes() == (validation / "subjects.tsv").read_bytes()
+    # The CNN has no engineered features: refused before training, one line.
+    capsys.readouterr()
+    cnn = ["train", str(DEMO_DATA / "train"), "-o", str(tmp_path / "cnn.blurkit")]
+    cnn += ["--model", "cnn"]
+    assert main([*cnn, "--outer-features"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("blurkit: error: --outer-features: the CNN reads pixels")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "cnn.blurkit").exists()
+
+
 def test_predict_with_probability_and_sigma(model_file, tmp_path):
     out = tmp_path / "out.tsv"
     args = ["predict", str(model_file), str(DEMO_DATA / "validation"), "-o", str(out)]

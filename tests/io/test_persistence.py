@@ -184,6 +184,24 @@ def test_features_predictor_of_older_resampling_settings(resampling, tmp_path):
     )
 
 
+def test_features_predictor_with_the_outer_features(tmp_path):
+    # SharpnessFeatures(outer=True) in the default pipeline: the predictor
+    # computes the same 18 features and their pairs.
+    train = blurkit.load_dataset(DEMO_DATA / "train")
+    X = _degraded_validation()
+    model = make_feature_pipeline(features=blurkit.SharpnessFeatures(outer=True)).fit(
+        train.images, train.labels
+    )
+    save_model(model, tmp_path / "model.blurkit")
+    predictor = load_predictor(tmp_path / "model.blurkit")
+    assert isinstance(predictor, FeaturesPredictor)
+    assert predictor.features["outer"] is True
+    assert model.named_steps["scale"].n_features_in_ == 18
+    np.testing.assert_allclose(
+        predictor.predict_proba(X), model.predict_proba(X), rtol=1e-12, atol=1e-15
+    )
+
+
 def test_features_predictor_is_described_in_the_header(features_file):
     with zipfile.ZipFile(features_file) as archive:
         header = json.loads(archive.read(HEADER))

@@ -43,3 +43,37 @@ def test_the_choice_is_explained_truthfully():
     # Equal scores: no claim that the first row scores higher.
     assert "ties with hybrid" in _why_chosen(table, "features")
     assert "scores higher" in _why_chosen(table, "cnn")
+
+
+def test_with_outer_features_sets_every_feature_extractor():
+    from blurkit.models import with_outer_features
+    from blurkit.workflow._train import _with_outer_features
+
+    for family, key in [
+        ("features", "estimator__features__outer"),
+        ("hybrid", "estimator__features__features__outer"),
+    ]:
+        model = blurkit.make_classifier(family, random_state=0)
+        changed = with_outer_features(model)
+        assert changed.get_params()[key] is True
+        assert model.get_params()[key] is False  # a clone: the input is kept
+    features = blurkit.SharpnessFeatures()
+    assert with_outer_features(features).outer is True and features.outer is False
+    with pytest.raises(ValueError, match="holds no SharpnessFeatures"):
+        with_outer_features(blurkit.make_classifier("cnn"))
+    # The default search: every candidate but the CNN gets them.
+    grids = _with_outer_features(None, "auto", 0)
+    outer = {}
+    for grid in grids:
+        (model,) = grid["estimator"]
+        params = model.get_params()
+        outer[type(model).__name__] = [
+            value for key, value in params.items() if key.endswith("__outer")
+        ]
+    assert outer == {
+        "StackingClassifier": [True],
+        "BlurNetClassifier": [],
+        "Pipeline": [True],
+    }
+    with pytest.raises(ValueError, match="the CNN reads pixels"):
+        _with_outer_features(None, "cnn", 0)
