@@ -26,10 +26,10 @@ the head, a slice that fills its field of view) there is no far background
 to compare with, and ``outer_detail`` is 0. The regions and the detail take
 every point of the grid; the intensities (the percentile and both levels),
 every other point of every other row, a quarter of the sorting for
-statistics still of hundreds of values. (The detail needs every point: on
-that sample, the ring's median over some 40 points moved ``outer_detail``
-by up to 0.27 on white noise, and a model with it missed twice as many
-held-out images.)
+statistics still of hundreds of values. (The detail needs every point:
+on that sample, the ring's median over some 40 points moved
+``outer_detail`` by up to 0.27 on white noise, and a model with it missed
+57 held-out images outside the phase errors against 34, over seven seeds.)
 
 These are the features of ``SharpnessFeatures(outer=True)``, off by
 default: they cost about a sixth of the other features' time (18 us per
@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["OUTER_NAMES", "outer_features"]
+__all__ = ["OUTER_NAMES", "OUTER_NONE", "outer_features"]
 
 OUTER_NAMES = ("outer_detail", "outer_level")
 """Names of the two features, in `outer_features`' column order."""
@@ -50,6 +50,8 @@ _MIN_FAR_SHARE = 0.1
 _MIN_PIXELS = 10
 _FLOOR = 1e-6
 _LEVEL_FLOOR = 1e-3
+OUTER_NONE = np.array([0.0, np.log10(_LEVEL_FLOOR)])
+"""The features of an image with nothing outside its head (a clean slice)."""
 _GAUSSIAN_MAD = 0.6745 * 6.0  # the noise filter's median response per unit std
 # Every other point of every other row of the grid.
 _SAMPLE = (slice(None), slice(None, None, 2), slice(None, None, 2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_image, as_image_stack
-from ._outer import OUTER_NAMES, outer_features
+from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
 from ._spatial import _noise_responses, _noise_std, _noise_std_of, second_difference
 from ._spectral import (
     _band_counts,
@@ -206,7 +206,8 @@ def _sharpness_features(
     corner_noise = np.empty(n)
     n_periods = len(resampling_names(mode))
     n_outer = len(OUTER_NAMES) if outer else 0
-    outer_values = np.zeros((n, n_outer))
+    # Grids too small for the noise filter have no head: nothing outside it.
+    outer_values = np.tile(OUTER_NONE[:n_outer], (n, 1))
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     if mode:
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
