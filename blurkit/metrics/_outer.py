@@ -151,10 +151,14 @@ def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
     # The detail, on every point: one sort gives the ring's (negated, first)
     # and the far background's responses in order.
     region = np.ascontiguousarray(region).reshape(n, -1)
-    keyed = response.reshape(n, -1) * _REGION_FACTOR.take(region)
+    keyed = _REGION_FACTOR.take(region)
+    keyed *= response.reshape(n, -1)
     keyed.sort(axis=1)
-    n_ring = np.count_nonzero(region == _RING, axis=1)
-    n_far = np.count_nonzero(region == _FAR, axis=1)
+    # Codes 0, 1 and 2: the count of nonzero codes and their sum give the
+    # size of each region.
+    nonzero = np.count_nonzero(region, axis=1)
+    n_close = region.sum(axis=1, dtype=np.int64) - nonzero
+    n_ring, n_far = nonzero - n_close, region.shape[1] - nonzero
     enough = n_far >= _MIN_FAR_SHARE * keyed.shape[1]
     detail = []
     for start, count in ((0, n_ring), (n_ring, n_far)):
