@@ -14,7 +14,12 @@ created when missing):
   features model's ``C`` (``blurkit.make_model_search`` with a grid of your
   own; its default grid holds one candidate per family);
 - ``gallery.png``: the validation images with their predicted class and
-  probability of being sharp.
+  probability of being sharp;
+- ``outer_features.png``: the two optional outer features
+  (``SharpnessFeatures(outer=True)``) of the validation's sharp images,
+  clean and degraded by ``blurkit.degrade``: motion during the acquisition
+  and a truncated k-space put detail just outside the head; noise does not;
+  ghosts can put detail and intensity there.
 
 The figures are plain ``matplotlib.figure.Figure`` objects saved with the Agg
 renderer: no window opens and no matplotlib setting changes.
@@ -24,6 +29,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 from matplotlib.figure import Figure
 
 import blurkit
@@ -85,9 +91,52 @@ def main(argv=None):
         fig=Figure(figsize=(14, 4.4), layout="constrained"),
     )
     fig.savefig(out / "gallery.png", dpi=100)
-    for name in ("feature_distributions", "cv_results", "gallery"):
+
+    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
+    plot_outer_features(validation.images[validation.labels == 1], fig.add_subplot())
+    fig.savefig(out / "outer_features.png", dpi=100)
+    for name in ("feature_distributions", "cv_results", "gallery", "outer_features"):
         print(out / f"{name}.png")
     return 0
+
+
+# Degradations of blurkit.degrade drawn for the outer features' figure, with
+# the label each one gives a sharp image.
+OUTER_CASES = {
+    "k-space motion (blurred)": "kspace_motion",
+    "truncated k-space (blurred)": "truncate_kspace",
+    "ghosting (stays sharp)": "ghosting",
+    "noise (stays sharp)": "noise",
+    "k-space spike (stays sharp)": "kspace_spike",
+}
+
+
+def plot_outer_features(sharp, ax, *, n_draws=4, random_state=0):
+    """Scatter ``outer_detail`` against ``outer_level`` of degraded sharp images."""
+    rng = np.random.default_rng(random_state)
+    features = blurkit.SharpnessFeatures(outer=True).set_output(transform="pandas")
+    groups = {"clean (sharp)": list(sharp)}
+    for label, name in OUTER_CASES.items():
+        groups[label] = [
+            blurkit.degrade.degrade(image, name, random_state=rng)[0]
+            for image in sharp
+            for _ in range(n_draws)
+        ]
+    markers = "osx^vD"
+    for (label, images), marker in zip(groups.items(), markers, strict=True):
+        table = features.fit_transform(np.stack(images))
+        ax.scatter(
+            table["outer_level"],
+            table["outer_detail"],
+            s=18,
+            marker=marker,
+            alpha=0.7,
+            label=f"{label}, n={len(images)}",
+        )
+    ax.set_xlabel("outer_level (log10 ring / head intensity)")
+    ax.set_ylabel("outer_detail (log10 ring / far detail)")
+    ax.set_title("Detail just outside the head (SharpnessFeatures(outer=True))")
+    ax.legend(fontsize=7, loc="upper left")
 
 
 if __name__ == "__main__":

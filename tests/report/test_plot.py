@@ -156,7 +156,7 @@ def test_plot_features_example_writes_pngs(tmp_path):
         ["--data", str(DEMO_DATA), "--out", str(tmp_path / "plots"), "--cv", "2"]
     )
     assert status == 0
-    for name in ("feature_distributions", "cv_results", "gallery"):
+    for name in ("feature_distributions", "cv_results", "gallery", "outer_features"):
         with Image.open(tmp_path / "plots" / f"{name}.png") as im:
             assert im.width > 400 and im.height > 200
             assert np.asarray(im.convert("L")).std() > 10  # not blank
