@@ -245,17 +245,33 @@ def with_outer_features(estimator):
     estimator = clone(estimator)
     if isinstance(estimator, SharpnessFeatures):
         return estimator.set_params(outer=True)
-    keys = [
-        f"{key}__outer"
-        for key, value in estimator.get_params(deep=True).items()
-        if isinstance(value, SharpnessFeatures)
-    ]
+    keys = [f"{key}__outer" for key in _feature_extractors(estimator)]
     if not keys:
         raise ValueError(
             f"{type(estimator).__name__} holds no SharpnessFeatures to add the "
             "outer features to; expected the features or the hybrid family"
         )
     return estimator.set_params(**dict.fromkeys(keys, True))
+
+
+def _feature_extractors(estimator) -> dict:
+    """Each :class:`~blurkit.SharpnessFeatures` inside ``estimator``, by name."""
+    from ..features import SharpnessFeatures
+
+    return {
+        key: value
+        for key, value in estimator.get_params(deep=True).items()
+        if isinstance(value, SharpnessFeatures)
+    }
+
+
+def reads_outer_features(estimator) -> bool:
+    """Whether ``estimator``'s sharpness features include the outer ones."""
+    from ..features import SharpnessFeatures
+
+    if isinstance(estimator, SharpnessFeatures):
+        return bool(estimator.outer)
+    return any(bool(f.outer) for f in _feature_extractors(estimator).values())
 
 
 def check_family(family: str, *, allow_auto: bool = False) -> None:

@@ -8,7 +8,13 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from ._augment import DegradationAugmenter
-from ._families import FAMILIES, check_family, family_of, make_classifier
+from ._families import (
+    FAMILIES,
+    check_family,
+    family_of,
+    make_classifier,
+    reads_outer_features,
+)
 
 __all__ = [
     "cv_results_table",
@@ -186,11 +192,17 @@ def simplest_family_within_one_se(cv_results) -> int:
 
 
 def describe_candidate(params):
-    """A short name for a candidate of the search, e.g. ``features classify__C=10``."""
+    """A short name for a candidate of the search, e.g. ``features classify__C=10``.
+
+    A model whose sharpness features include the outer ones (see
+    :func:`with_outer_features`) is named ``features+outer`` or
+    ``hybrid+outer``.
+    """
     parts = []
     for key, value in params.items():
         if key == "estimator":
-            parts.insert(0, family_of(value))
+            outer = "+outer" if reads_outer_features(value) else ""
+            parts.insert(0, family_of(value) + outer)
         elif key == "augmenter":
             continue
         else:

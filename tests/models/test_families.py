@@ -77,3 +77,14 @@ def test_with_outer_features_sets_every_feature_extractor():
     }
     with pytest.raises(ValueError, match="the CNN reads pixels"):
         _with_outer_features(None, "cnn", 0)
+
+
+def test_candidates_with_the_outer_features_are_named_so():
+    from blurkit.models import describe_candidate, with_outer_features
+
+    plain = blurkit.make_feature_pipeline()
+    assert describe_candidate({"estimator": plain}) == "features"
+    hybrid = with_outer_features(blurkit.make_hybrid(random_state=0))
+    assert describe_candidate({"estimator": hybrid}) == "hybrid+outer"
+    cnn = blurkit.make_classifier("cnn", augment=False)
+    assert describe_candidate({"estimator": cnn}) == "cnn"
