@@ -58,6 +58,7 @@ _SUBMODULE = {
     "make_hybrid": "models",
     "make_model_search": "models",
     "make_sigma_training_set": "models",
+    "with_outer_features": "models",
     "Dataset": "io",
     "check_writable": "io",
     "TRUSTED_TYPES": "io",

@@ -232,8 +232,7 @@ def with_outer_features(estimator):
 
     Examples
     --------
-    >>> from blurkit import make_classifier
-    >>> from blurkit.models import with_outer_features
+    >>> from blurkit import make_classifier, with_outer_features
     >>> model = with_outer_features(make_classifier("features"))
     >>> model.get_params()["estimator__features__outer"]
     True
