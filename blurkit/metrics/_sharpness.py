@@ -474,19 +474,21 @@ def sharpness_features(
     (with one feature per period, a model trained on few examples of 3x
     resampling could learn a weight of the wrong sign for it).
 
-    The outer features catch what both miss: a translation during the
-    acquisition moves detail without changing the power spectrum, and
-    truncation rings, putting fine detail just outside the head, where a
-    clean slice has none. On the noise estimate's grid, the head is every
-    pixel above a tenth of the 99th-percentile intensity; ``outer_detail``
-    is the log10 ratio of the noise filter's median squared response in a
-    ring 3-6 pixels outside it to that beyond the ring (each plus 1e-6
-    times the squared 99th-percentile intensity: 0 on a clean slice; about 0
-    with noise or spikes, which fill the background evenly; 0 too when less
-    than a tenth of the grid lies beyond the ring, as in a crop that cuts
-    the head), and ``outer_level`` the log10 of the ring's median intensity
-    over the head's, plus 0.001 (strong ghosts, faint copies of the head, can
-    raise it).
+    The outer features (``outer=True``) catch more of what both miss: a
+    translation during the acquisition moves detail without changing the
+    power spectrum, and truncation rings, putting fine detail just outside
+    the head, where a clean slice has none. On the noise estimate's grid,
+    the head is every pixel above a tenth of the 99th-percentile intensity;
+    ``outer_detail`` is the log10 ratio of the noise filter's median squared
+    response in a ring 3-6 pixels outside it to that beyond the ring (each
+    plus 1e-6 times the squared 99th-percentile intensity: 0 on a clean
+    slice; about 0 with noise or spikes, which fill the background evenly; 0
+    too when less than a tenth of the grid lies beyond the ring, as in a
+    crop that cuts the head), and ``outer_level`` the log10 of the ring's
+    median intensity over the head's, plus 0.001 (strong ghosts, faint
+    copies of the head, can raise it). The ring's median intensity and the
+    head's, and the percentile, are read on every other point of every other
+    row of that grid (see ``blurkit.metrics._outer``).
 
     Examples
     --------
