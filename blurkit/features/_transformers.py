@@ -370,6 +370,9 @@ class SharpnessFeatures(_ImageFeatures):
                 f"n_orientations must be a positive integer; got "
                 f"{self.n_orientations!r}."
             )
+        # A string ("False") would read as True.
+        if not isinstance(self.outer, (bool, np.bool_)):
+            raise ValueError(f"outer must be True or False; got {self.outer!r}.")
 
     def _names(self):
         edges = self.band_edges

@@ -188,3 +188,8 @@ def test_models_saved_before_the_outer_features_keep_16(sharp):
     np.testing.assert_array_equal(old.transform(sharp), features.transform(sharp))
     restored = pickle.loads(pickle.dumps(old))
     assert restored.get_params()["outer"] is False
+
+
+def test_outer_must_be_a_boolean(sharp):
+    with pytest.raises(ValueError, match="outer must be True or False; got 'False'"):
+        SharpnessFeatures(outer="False").fit(sharp)
