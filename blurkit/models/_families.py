@@ -211,8 +211,8 @@ def with_outer_features(estimator):
     :class:`AugmentedClassifier` too): the features then also read the
     detail just outside the head, which catches more of the motion during
     the acquisition and keeps tight crops sharp, for about a sixth more
-    computing time per image (see the README). Off by default for that
-    time.
+    computing time per image; off by default for that time, and because it
+    calls some sharp slices with strong ghosts blurred (see the README).
 
     Parameters
     ----------

@@ -115,13 +115,17 @@ def _with_outer_features(param_grid, family, random_state):
     grids = [param_grid] if isinstance(param_grid, dict) else list(param_grid)
     changed = []
     for grid in grids:
+        if "estimator" not in grid:
+            # The search's own estimator: the features pipeline.
+            changed.append({**grid, "estimator__features__outer": [True]})
+            continue
         models = []
-        for model in grid.get("estimator", []):
+        for model in grid["estimator"]:
             try:
                 models.append(with_outer_features(model))
             except ValueError:  # the CNN's candidates
                 models.append(model)
-        changed.append({**grid, "estimator": models} if "estimator" in grid else grid)
+        changed.append({**grid, "estimator": models})
     return changed
 
 

@@ -47,6 +47,7 @@ def test_the_choice_is_explained_truthfully():
 
 def test_with_outer_features_sets_every_feature_extractor():
     from blurkit.models import with_outer_features
+    from blurkit.models._families import reads_outer_features
     from blurkit.workflow._train import _with_outer_features
 
     for family, key in [
@@ -77,6 +78,16 @@ def test_with_outer_features_sets_every_feature_extractor():
     }
     with pytest.raises(ValueError, match="the CNN reads pixels"):
         _with_outer_features(None, "cnn", 0)
+    # A grid over the search's own estimator (the features pipeline).
+    (grid,) = _with_outer_features({"estimator__classify__C": [0.1]}, "features", 0)
+    assert grid == {
+        "estimator__classify__C": [0.1],
+        "estimator__features__outer": [True],
+    }
+    # Names the search's estimator has (set_params raises on any other).
+    estimator = blurkit.make_model_search("features", param_grid=grid).estimator
+    estimator.set_params(**{key: values[0] for key, values in grid.items()})
+    assert reads_outer_features(estimator)
 
 
 def test_candidates_with_the_outer_features_are_named_so():
