@@ -143,6 +143,7 @@ def test_stacks_and_lists_of_images_give_finite_features(n, h, w, dtype, data):
         LaplacianVariance(normalize=True),
         FFTSharpness(),
         SharpnessFeatures(),
+        SharpnessFeatures(outer=True),
     ):
         for X in (batch, list(batch)):
             features = _features_or_too_large(transformer, X, _too_large(batch))
@@ -154,7 +155,8 @@ def test_stacks_and_lists_of_images_give_finite_features(n, h, w, dtype, data):
 @given(st.lists(images(), min_size=1, max_size=4))
 def test_images_of_mixed_sizes_and_dtypes_give_finite_features(batch):
     too_large = any(_too_large(image) for image in batch)
-    for transformer in (LaplacianVariance(), FFTSharpness(), SharpnessFeatures()):
+    transformers = (LaplacianVariance(), FFTSharpness(), SharpnessFeatures())
+    for transformer in (*transformers, SharpnessFeatures(outer=True)):
         features = _features_or_too_large(transformer, batch, too_large)
         if features is not None:
             assert features.shape == (len(batch), transformer.n_features_out_)
@@ -168,7 +170,7 @@ def test_features_do_not_change_when_intensities_are_scaled(image):
     image = np.asarray(image, dtype=np.float64)
     if np.max(np.abs(image)) > MAX_ABS_VALUE / 4:
         return
-    features = SharpnessFeatures().fit([image])
+    features = SharpnessFeatures(outer=True).fit([image])
     np.testing.assert_allclose(
         _call(features.transform, [image * 4]),
         _call(features.transform, [image]),
