@@ -48,7 +48,15 @@ Usage::
 
     python benchmarks/heldout.py [--data ../shared/data]
                                  [--families features,cnn,hybrid]
+                                 [--seed N | --seeds 0-6] [--outer-features]
                                  [--sigma] [--out-md FILE]
+
+A family named ``features+outer`` (or ``hybrid+outer``), or
+``--outer-features`` for all of them, adds the outer features
+(``blurkit.with_outer_features``). ``--seeds`` prints, instead of one seed's
+shares, the images labelled wrong in each case summed over the seeds, each
+drawing its own split, augmentation and degradations, with crops of the
+clean slices (`CROP_SIZES`) as extra label-keeping cases.
 
 ``--sigma`` also checks the blur estimate: a ``BlurSigmaRegressor`` trained
 as ``BlurDetector`` trains it (``make_sigma_training_set`` on the sharp
@@ -375,20 +383,120 @@ def _split(data: Path, seed: int):
 
 
 def _models(families, seed: int, outer_features: bool = False) -> dict:
-    models = {
-        name: blurkit.make_classifier(name, random_state=seed) for name in families
-    }
-    if outer_features:
-        from blurkit.models import with_outer_features
-
-        models = {
-            name: model if name == "cnn" else with_outer_features(model)
-            for name, model in models.items()
-        }
+    """A model per family name; ``name+outer`` (or ``outer_features``) adds
+    the outer features to the features or hybrid family."""
+    models = {}
+    for name in families:
+        family, _, suffix = name.partition("+")
+        if suffix not in ("", "outer"):
+            raise ValueError(f"unknown family {name!r}; expected e.g. features+outer")
+        model = blurkit.make_classifier(family, random_state=seed)
+        if (suffix or outer_features) and family != "cnn":
+            model = blurkit.with_outer_features(model)
+        models[name] = model
     models["Laplacian"] = make_pipeline(
         blurkit.LaplacianVariance(), StandardScaler(), LogisticRegression()
     )
     return models
+
+
+def _crop(image: np.ndarray, size: int) -> np.ndarray:
+    """The central ``size`` x ``size`` pixels of an image."""
+    top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
+    return image[top : top + size, left : left + size]
+
+
+CROP_SIZES = (88, 96, 104)
+"""Crops of the clean slices in the ``--seeds`` summary: tighter framings of
+the head, which must keep their label (the robustness benchmark's crop to
+96 px is one of its boundary cases)."""
+
+
+def _crop_cases() -> list[tuple[str, str, Callable]]:
+    return [
+        (
+            f"clean, cropped to {size} px",
+            "keep",
+            lambda image, seed, s=size: _crop(image, s),
+        )
+        for size in CROP_SIZES
+    ]
+
+
+def _predictions(models: dict, cases, x_test, y_test):
+    """Yield ``(case, kind, expected, {model: predicted})`` for each case."""
+    for case, kind, func in cases:
+        if kind in ("blur", "info"):
+            sources = [(i, 0) for i in np.flatnonzero(y_test == 1)]
+        else:
+            sources = [(i, int(y_test[i])) for i in range(len(y_test))]
+        images = []
+        for i, _ in sources:
+            seed = zlib.crc32(f"{case}/{i}".encode())
+            images.append(func(x_test[i].astype(np.float64), seed))
+        expected = np.array([label for _, label in sources])
+        stack = np.stack(images)
+        yield case, kind, expected, {n: m.predict(stack) for n, m in models.items()}
+
+
+def _fit(models: dict, x_fit, y_fit) -> None:
+    for name, model in models.items():
+        start = time.perf_counter()
+        _say(f"Training {name} on {len(y_fit)} images...")
+        model.fit(x_fit, y_fit)
+        _say(f"  {time.perf_counter() - start:.0f} s")
+
+
+def seeds_table(data: Path, families, seeds, outer_features=False) -> str:
+    """Images labelled wrong per case and model, summed over ``seeds``.
+
+    Each seed draws its own split, augmentation and degradations; the
+    clean slices cropped to `CROP_SIZES` are added as label-keeping cases.
+    """
+    misses: dict[tuple[str, str], list[int]] = {}
+    counts: dict[str, int] = {}
+    names: list[str] = []
+    for seed in seeds:
+        _say(f"Seed {seed}:")
+        x_fit, y_fit, x_test, y_test = _split(data, seed)
+        models = _models(families, seed, outer_features)
+        del models["Laplacian"]
+        names = list(models)
+        _fit(models, x_fit, y_fit)
+        cases = make_cases() + _crop_cases()
+        for case, kind, expected, predicted in _predictions(
+            models, cases, x_test, y_test
+        ):
+            if kind == "info":
+                continue
+            counts[case] = counts.get(case, 0) + len(expected)
+            for name, labels in predicted.items():
+                wrong = int(np.sum(labels != expected))
+                misses.setdefault((case, name), []).append(wrong)
+    header = "| case (images over the seeds) | " + " | ".join(names) + " |"
+    lines = [header, "|:---|" + "---:|" * len(names)]
+    totals = dict.fromkeys(names, 0)
+    for case in counts:
+        cells = []
+        for name in names:
+            per_seed = misses[(case, name)]
+            totals[name] += sum(per_seed) if not case.startswith("phase") else 0
+            cells.append(f"{sum(per_seed)} ({', '.join(map(str, per_seed))})")
+        lines.append(f"| {case} ({counts[case]}) | " + " | ".join(cells) + " |")
+    lines.append(
+        "| all cases but the phase errors | "
+        + " | ".join(str(totals[name]) for name in names)
+        + " |"
+    )
+    return "\n".join(lines)
+
+
+def _seed_list(text: str) -> list[int]:
+    """``0-6`` or ``0,2,5``."""
+    if "-" in text:
+        first, last = text.split("-")
+        return list(range(int(first), int(last) + 1))
+    return [int(seed) for seed in text.split(",") if seed]
 
 
 def _sigma_blurs() -> dict[str, Callable]:
@@ -489,6 +597,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="the features and hybrid models with the outer features",
     )
+    parser.add_argument(
+        "--seeds",
+        help="instead of one seed's shares, the images labelled wrong summed "
+        "over several seeds (e.g. 0-6), crops of the clean slices included",
+    )
     args = parser.parse_args(argv)
     try:
         import torchio  # noqa: F401
@@ -498,39 +611,34 @@ def main(argv=None) -> int:
     if not (args.data / "train" / "subjects.tsv").is_file():
         print(f"{args.data}: no challenge data (train/subjects.tsv)", file=sys.stderr)
         return 2
-    x_fit, y_fit, x_test, y_test = _split(args.data, args.seed)
     families = [f for f in args.families.split(",") if f]
+    if args.seeds:
+        table = seeds_table(
+            args.data, families, _seed_list(args.seeds), args.outer_features
+        )
+        print(table)
+        if args.out_md:
+            args.out_md.write_text(table + "\n")
+        return 0
+    x_fit, y_fit, x_test, y_test = _split(args.data, args.seed)
     models = _models(families, args.seed, args.outer_features)
-    for name, model in models.items():
-        start = time.perf_counter()
-        _say(f"Training {name} on {len(y_fit)} images...")
-        model.fit(x_fit, y_fit)
-        _say(f"  {time.perf_counter() - start:.0f} s")
+    _fit(models, x_fit, y_fit)
     rows = []
-    for case, kind, func in make_cases():
-        if kind in ("blur", "info"):
-            sources = [(i, 0) for i in np.flatnonzero(y_test == 1)]
-        else:
-            sources = [(i, int(y_test[i])) for i in range(len(y_test))]
-        images = []
-        for i, _ in sources:
-            seed = zlib.crc32(f"{case}/{i}".encode())
-            images.append(func(x_test[i].astype(np.float64), seed))
-        expected = np.array([label for _, label in sources])
-        stack = np.stack(images)
+    for case, kind, expected, predicted in _predictions(
+        models, make_cases(), x_test, y_test
+    ):
         row = {"case": case}
-        for name, model in models.items():
-            predicted = model.predict(stack)
+        for name, labels in predicted.items():
             if kind == "keep":
                 sharp = expected == 1
                 row[name] = (
-                    f"{100 * np.mean(predicted[sharp] == 1):.0f} / "
-                    f"{100 * np.mean(predicted[~sharp] == 0):.0f}%"
+                    f"{100 * np.mean(labels[sharp] == 1):.0f} / "
+                    f"{100 * np.mean(labels[~sharp] == 0):.0f}%"
                 )
             elif kind == "info":
-                row[name] = f"({100 * np.mean(predicted == 0):.0f}% blurred)"
+                row[name] = f"({100 * np.mean(labels == 0):.0f}% blurred)"
             else:
-                row[name] = f"{100 * np.mean(predicted == expected):.0f}%"
+                row[name] = f"{100 * np.mean(labels == expected):.0f}%"
         rows.append(row)
         _say(f"{case}: " + ", ".join(f"{k} {row[k]}" for k in models))
     header = "| case (sharp / blurred inputs for label-keeping ones) | "
