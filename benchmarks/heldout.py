@@ -612,6 +612,15 @@ def main(argv=None) -> int:
         print(f"{args.data}: no challenge data (train/subjects.tsv)", file=sys.stderr)
         return 2
     families = [f for f in args.families.split(",") if f]
+    for name in families:
+        family, _, suffix = name.partition("+")
+        if family not in blurkit.FAMILIES or suffix not in ("", "outer"):
+            print(
+                f"heldout.py: unknown family {name!r}; expected "
+                f"{', '.join(blurkit.FAMILIES)}, optionally with +outer",
+                file=sys.stderr,
+            )
+            return 2
     if args.seeds:
         table = seeds_table(
             args.data, families, _seed_list(args.seeds), args.outer_features
