@@ -525,11 +525,26 @@ def main(argv=None) -> int:
         choices=["features", "cnn", "hybrid", "auto"],
         help="model family to train when no --model is given (default: features)",
     )
+    parser.add_argument(
+        "--outer-features",
+        action="store_true",
+        help="train with the outer features (blurkit train --outer-features)",
+    )
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of the training's augmentation and folds (default: 0)",
+    )
     parser.add_argument("--out-md", type=Path, default=None, help="Markdown report")
     parser.add_argument(
         "--plot", type=Path, default=None, help="limit-of-detection figure (PNG)"
     )
     args = parser.parse_args(argv)
+    if args.model is not None and (args.outer_features or args.random_state != 0):
+        parser.error(
+            "--outer-features and --random-state train a model: not with --model"
+        )
 
     start = time.perf_counter()
     data = args.data if args.data is not None else default_data_dir()
@@ -550,11 +565,16 @@ def main(argv=None) -> int:
     else:
         _say(f"Training blurkit's default model on {data / 'train'}...")
         detector = train_detector(
-            data / "train", family=args.family, random_state=0, log=None
+            data / "train",
+            family=args.family,
+            random_state=args.random_state,
+            outer_features=args.outer_features,
+            log=None,
         )
+        outer = " --outer-features" if args.outer_features else ""
         model_desc = (
-            f"blurkit: trained as `blurkit train DIR/train --model {args.family}` "
-            "(random_state=0)"
+            f"blurkit: trained as `blurkit train DIR/train --model {args.family}"
+            f"{outer} --random-state {args.random_state}`"
         )
     baseline = make_pipeline(
         blurkit.LaplacianVariance(), StandardScaler(), LogisticRegression()
