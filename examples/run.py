@@ -3,13 +3,15 @@
 Usage::
 
     python examples/run.py [--data DIR] [--output FILE] [--model FAMILY]
-                           [--report REPORT]
+                           [--outer-features] [--report REPORT]
 
 DIR defaults to ``data`` (the embedded demo set); FILE to ``output.tsv`` in the
 current folder. The model is chosen by cross-validated model selection among
 blurkit's families (see ``blurkit.make_model_search``) and the CV table is
 printed. With ``--data ../shared/data`` (the OASIS challenge images) the output
-reproduces ``validation/subjects.tsv`` line for line.
+reproduces ``validation/subjects.tsv`` line for line. ``--outer-features``
+gives the features (of the features and hybrid families) the outer features
+(see ``blurkit.with_outer_features``).
 
 It also writes the evaluation report of the validation set, a self-contained
 HTML page (metrics, confusion matrix, ROC and reliability curves, feature
@@ -40,6 +42,11 @@ def main(argv=None):
     )
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument(
+        "--outer-features",
+        action="store_true",
+        help="also read the detail just outside the head (features and hybrid)",
+    )
+    parser.add_argument(
         "--n-jobs",
         type=int,
         default=-1,
@@ -64,6 +71,7 @@ def main(argv=None):
             family=args.model,
             random_state=args.random_state,
             n_jobs=args.n_jobs,
+            outer_features=args.outer_features,
         )
         blurkit.predict_files(detector, [data / "validation"], args.output)
         truth = blurkit.read_subjects_tsv(data / "validation" / "subjects.tsv")

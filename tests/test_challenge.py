@@ -40,3 +40,14 @@ def test_run_py_reproduces_challenge_validation(tmp_path):
     result = run_example(data, out)
     assert result.returncode == 0, result.stderr
     assert out.read_bytes() == (data / "validation" / "subjects.tsv").read_bytes()
+
+
+def test_run_py_with_the_outer_features(tmp_path):
+    out = tmp_path / "output.tsv"
+    result = run_example(DEMO_DATA, out, "--model", "features", "--outer-features")
+    assert result.returncode == 0, result.stderr
+    assert "features+outer" in result.stderr  # the CV table names the candidate
+    assert out.read_bytes() == (DEMO_DATA / "validation" / "subjects.tsv").read_bytes()
+    cnn = run_example(DEMO_DATA, out, "--model", "cnn", "--outer-features")
+    assert cnn.returncode == 1
+    assert cnn.stderr.startswith("run.py: error: outer_features: the CNN reads")

@@ -64,6 +64,9 @@ def train_detector(
         make_model_search,
     )
 
+    if outer_features:
+        # Checked before the images are read: the CNN has no features.
+        param_grid = _with_outer_features(param_grid, family, random_state)
     start = time.perf_counter()
     dataset = load_dataset(data_dir)
     counts = {label: int(np.sum(dataset.labels == label)) for label in (0, 1)}
@@ -79,8 +82,6 @@ def train_detector(
         f"{int(np.sum(dataset.labels == 0))} blurred).",
         log,
     )
-    if outer_features:
-        param_grid = _with_outer_features(param_grid, family, random_state)
     search = make_model_search(
         family,
         param_grid=param_grid,
