@@ -32,8 +32,8 @@ on that sample, the ring's median over some 40 points moved
 57 held-out images outside the phase errors against 34, over seven seeds.)
 
 These are the features of ``SharpnessFeatures(outer=True)``, off by
-default: they cost about a sixth of the other features' time (17 us per
-120x120 image against 94).
+default: they cost about a sixth of the other features' time (18 us per
+120x120 image against 97, on one thread).
 """
 
 from __future__ import annotations
