@@ -382,21 +382,21 @@ def _split(data: Path, seed: int):
     return x_fit, y_fit, x_test, y_test
 
 
-def _models(families, seed: int, outer_features: bool = False) -> dict:
-    """A model per family name; ``name+outer`` (or ``outer_features``) adds
-    the outer features to the features or hybrid family."""
+def _models(families, seed: int, outer_features=False, baseline=True) -> dict:
+    """A model per family name (checked by `main`); ``name+outer`` (or
+    ``outer_features``) adds the outer features to the features or hybrid
+    family; ``baseline`` adds the Laplacian baseline."""
     models = {}
     for name in families:
         family, _, suffix = name.partition("+")
-        if suffix not in ("", "outer"):
-            raise ValueError(f"unknown family {name!r}; expected e.g. features+outer")
         model = blurkit.make_classifier(family, random_state=seed)
         if (suffix or outer_features) and family != "cnn":
             model = blurkit.with_outer_features(model)
         models[name] = model
-    models["Laplacian"] = make_pipeline(
-        blurkit.LaplacianVariance(), StandardScaler(), LogisticRegression()
-    )
+    if baseline:
+        models["Laplacian"] = make_pipeline(
+            blurkit.LaplacianVariance(), StandardScaler(), LogisticRegression()
+        )
     return models
 
 
@@ -455,15 +455,13 @@ def seeds_table(data: Path, families, seeds, outer_features=False) -> str:
     """
     misses: dict[tuple[str, str], list[int]] = {}
     counts: dict[str, int] = {}
-    names: list[str] = []
+    names = list(families)
+    cases = make_cases() + _crop_cases()
     for seed in seeds:
         _say(f"Seed {seed}:")
         x_fit, y_fit, x_test, y_test = _split(data, seed)
-        models = _models(families, seed, outer_features)
-        del models["Laplacian"]
-        names = list(models)
+        models = _models(families, seed, outer_features, baseline=False)
         _fit(models, x_fit, y_fit)
-        cases = make_cases() + _crop_cases()
         for case, kind, expected, predicted in _predictions(
             models, cases, x_test, y_test
         ):

@@ -6,7 +6,13 @@ import numpy as np
 
 from .._validation import as_image, as_image_stack
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
-from ._spatial import _noise_responses, _noise_std, _noise_std_of, second_difference
+from ._spatial import (
+    _noise_grid,
+    _noise_responses,
+    _noise_std,
+    _noise_std_of,
+    second_difference,
+)
 from ._spectral import (
     _band_counts,
     _band_means,
@@ -215,7 +221,7 @@ def _sharpness_features(
     if gather:
         # The noise grid's intensities and filter responses, gathered over
         # several blocks for `outer_features`.
-        shape = (len(range(1, h - 1, 3)), len(range(1, w - 1, 3)))
+        shape = _noise_grid(np.empty((0, h, w)), 3).shape[1:]
         group = _BLOCK * max(1, _OUTER_POINTS // (_BLOCK * shape[0] * shape[1]))
         grids = np.empty((min(n, group), *shape), dtype=np.float32)
         responses = np.empty_like(grids)
@@ -234,7 +240,7 @@ def _sharpness_features(
             response = _noise_responses(scratch, step=3, down=down)
             stop = start + len(scratch)
             first, last = start % group, start % group + len(scratch)
-            grids[first:last] = scratch[:, 1 : h - 1 : 3, 1 : w - 1 : 3]
+            grids[first:last] = _noise_grid(scratch, 3)
             responses[first:last] = response
             if last == len(grids) or stop == n:
                 outer_values[stop - last : stop] = outer_features(

@@ -106,14 +106,19 @@ def _noise_std_of(response: np.ndarray) -> np.ndarray:
     return _row_medians(response.reshape(len(response), -1)) / (0.6745 * 6.0)
 
 
-def _noise_responses(stack: np.ndarray, step: int = 1, down=None) -> np.ndarray:
-    """Absolute noise-filter responses on `_noise_std`'s grid, (n, rows, columns).
+def _noise_grid(stack: np.ndarray, step: int = 1) -> np.ndarray:
+    """The pixels of `_noise_std`'s grid, a view of ``stack``.
 
-    The grid is every ``step``-th interior pixel of every ``step``-th
-    interior row: ``stack[:, 1:h-1:step, 1:w-1:step]``.
+    Every ``step``-th interior pixel of every ``step``-th interior row.
     """
+    h, w = stack.shape[1:]
+    return stack[:, 1 : h - 1 : step, 1 : w - 1 : step]
+
+
+def _noise_responses(stack: np.ndarray, step: int = 1, down=None) -> np.ndarray:
+    """Absolute noise-filter responses on `_noise_grid`, (n, rows, columns)."""
     n, h, w = stack.shape
-    shape = (len(range(1, h - 1, step)), len(range(1, w - 1, step)))
+    shape = _noise_grid(stack[:0], step).shape[1:]
     response = np.empty((n, *shape), dtype=stack.dtype)
     # A few images at a time keep the temporaries (a step-th of the rows) in
     # the processor's cache: about 8 images of 120x120 at step 1, and a

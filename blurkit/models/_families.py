@@ -239,38 +239,32 @@ def with_outer_features(estimator):
     """
     from sklearn.base import clone
 
-    from ..features import SharpnessFeatures
-
     estimator = clone(estimator)
-    if isinstance(estimator, SharpnessFeatures):
-        return estimator.set_params(outer=True)
-    keys = [f"{key}__outer" for key in _feature_extractors(estimator)]
-    if not keys:
+    extractors = _feature_extractors(estimator)
+    if not extractors:
         raise ValueError(
             f"{type(estimator).__name__} holds no SharpnessFeatures to add the "
             "outer features to; expected the features or the hybrid family"
         )
-    return estimator.set_params(**dict.fromkeys(keys, True))
+    # The clone's own objects: get_params returns them, not copies.
+    for features in extractors:
+        features.set_params(outer=True)
+    return estimator
 
 
-def _feature_extractors(estimator) -> dict:
-    """Each :class:`~blurkit.SharpnessFeatures` inside ``estimator``, by name."""
+def _feature_extractors(estimator) -> list:
+    """Each :class:`~blurkit.SharpnessFeatures` in ``estimator`` (or itself)."""
     from ..features import SharpnessFeatures
 
-    return {
-        key: value
-        for key, value in estimator.get_params(deep=True).items()
-        if isinstance(value, SharpnessFeatures)
-    }
+    if isinstance(estimator, SharpnessFeatures):
+        return [estimator]
+    params = estimator.get_params(deep=True).values()
+    return [value for value in params if isinstance(value, SharpnessFeatures)]
 
 
 def reads_outer_features(estimator) -> bool:
     """Whether ``estimator``'s sharpness features include the outer ones."""
-    from ..features import SharpnessFeatures
-
-    if isinstance(estimator, SharpnessFeatures):
-        return bool(estimator.outer)
-    return any(bool(f.outer) for f in _feature_extractors(estimator).values())
+    return any(bool(features.outer) for features in _feature_extractors(estimator))
 
 
 def check_family(family: str, *, allow_auto: bool = False) -> None:

@@ -105,6 +105,7 @@ def train_detector(
 def _with_outer_features(param_grid, family, random_state):
     """``param_grid`` (or the default one) with the outer features in its models."""
     from ..models import default_param_grid, with_outer_features
+    from ..models._families import _feature_extractors
 
     if family == "cnn":
         raise ValueError(
@@ -120,12 +121,11 @@ def _with_outer_features(param_grid, family, random_state):
             # The search's own estimator: the features pipeline.
             changed.append({**grid, "estimator__features__outer": [True]})
             continue
-        models = []
-        for model in grid["estimator"]:
-            try:
-                models.append(with_outer_features(model))
-            except ValueError:  # the CNN's candidates
-                models.append(model)
+        # The CNN's candidates have no features and stay as they are.
+        models = [
+            with_outer_features(model) if _feature_extractors(model) else model
+            for model in grid["estimator"]
+        ]
         changed.append({**grid, "estimator": models})
     return changed
 
