@@ -23,6 +23,12 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
   30-50% of the k-space lines (a translation of 2-6 px while they were
   acquired).
 
+Each result is clipped back to [0, 1], as a scanner's export would be. Three
+rows (TorchIO's noise, ghosting and spikes) are repeated with the result
+min-max rescaled to [0, 1] instead, as the export of an unclipped float image
+often is: the noise then stays whole on the background (clipping keeps only
+its positive half there), the real part's negative ringing too.
+
 A sharp image with motion, anisotropy, truncation or ringing must be called
 blurred (0); ghosting, spikes, a bias field or noise keep the input's label
 (1 on sharp images, 0 on blurred ones). The issue's bar: each blurred case
@@ -158,6 +164,16 @@ def _unit(image: np.ndarray) -> np.ndarray:
     return np.clip(image, 0.0, 1.0)
 
 
+def _min_max(image: np.ndarray) -> np.ndarray:
+    """Back to [0, 1] as a float image's export often is: min-max rescaling.
+
+    Unlike clipping, it keeps negative values (noise on the background, the
+    real part's ringing): the background turns grey, the noise whole.
+    """
+    low, high = image.min(), image.max()
+    return (image - low) / (high - low) if high > low else np.zeros_like(image)
+
+
 def _truncate(image: np.ndarray, factor: float, axes) -> np.ndarray:
     """Keep the central 1/factor of k-space along ``axes``; zero-fill the rest."""
     spectrum = np.fft.fftshift(np.fft.fft2(image))
@@ -239,6 +255,9 @@ def make_cases() -> list[tuple[str, str, Callable]]:
     def tio_case(transform):
         return lambda image, seed: _unit(_torchio(transform, image, seed))
 
+    def tio_min_max_case(transform):
+        return lambda image, seed: _min_max(_torchio(transform, image, seed))
+
     def tio_in_plane_case(transform):
         return lambda image, seed: _unit(_torchio_in_plane(transform, image, seed))
 
@@ -305,6 +324,21 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             tio_case(tio.RandomSpike(intensity=(0.1, 0.5))),
         ),
         ("TorchIO spike (defaults, 1-3)", "keep", tio_case(tio.RandomSpike())),
+        (
+            "TorchIO noise std 0-5%, min-max rescaled",
+            "keep",
+            tio_min_max_case(tio.RandomNoise(std=(0, 0.05))),
+        ),
+        (
+            "TorchIO ghosting, min-max rescaled",
+            "keep",
+            tio_min_max_case(tio.RandomGhosting(axes=(0, 1))),
+        ),
+        (
+            "TorchIO spike (defaults), min-max rescaled",
+            "keep",
+            tio_min_max_case(tio.RandomSpike()),
+        ),
     ]
     return cases + _monai_cases()
 

@@ -37,8 +37,10 @@ __all__ = [
 ]
 
 
-def add_noise(image: np.ndarray, std: float, *, random_state: Any = None) -> np.ndarray:
-    """Add Gaussian noise, then clip to [0, 1].
+def add_noise(
+    image: np.ndarray, std: float, *, clip: bool = True, random_state: Any = None
+) -> np.ndarray:
+    """Add Gaussian noise, then clip to [0, 1] or rescale to it.
 
     Parameters
     ----------
@@ -47,6 +49,12 @@ def add_noise(image: np.ndarray, std: float, *, random_state: Any = None) -> np.
     std : float
         Standard deviation of the noise as a fraction of the [0, 1] range
         (``0.05`` is 5 %).
+    clip : bool, default=True
+        Clip the noisy image to [0, 1]: on a zero background only the
+        noise's positive half is left. False keeps the noise whole and
+        rescales the noisy image to [0, 1] by its minimum and maximum, as
+        the export of a float image (TorchIO's ``RandomNoise``, say) to an
+        8-bit file often does.
     random_state : int, RandomState instance, Generator or None, default=None
         Seed or generator for the noise; an int gives the same noise every
         time.
@@ -55,15 +63,20 @@ def add_noise(image: np.ndarray, std: float, *, random_state: Any = None) -> np.
     -------
     noisy : ndarray of shape (H, W), float32
         Values in [0, 1]. Clipping makes the noise smaller than ``std`` near
-        0 and 1 (e.g. on a zero background).
+        0 and 1 (e.g. on a zero background); rescaling makes it
+        ``std / (max - min)`` of the noisy image's range.
     """
     image = as_unit_image(image)
     std = check_nonnegative("std", std)
+    if not isinstance(clip, (bool, np.bool_)):
+        raise TypeError(f"Expected clip, a bool, got {clip!r}.")
     if std == 0:
         return image
     noisy = util.random_noise(
-        image, mode="gaussian", var=std**2, rng=as_generator(random_state)
+        image, mode="gaussian", var=std**2, clip=False, rng=as_generator(random_state)
     )
+    if not clip:
+        noisy = exposure.rescale_intensity(noisy, out_range=(0.0, 1.0))
     return clip_to_unit(noisy)
 
 

@@ -181,6 +181,44 @@ def test_add_noise_stays_in_range(image):
     check_image(add_noise(image, 0.3, random_state=0), image.shape)
 
 
+def test_add_noise_clipped_rectifies_it_on_a_zero_background():
+    image = np.zeros((128, 128), dtype=np.float32)
+    image[32:96, 32:96] = 0.5
+    noisy = add_noise(image, 0.05, random_state=0)
+    background = noisy[:16]
+    assert background.min() == 0.0
+    assert np.mean(background == 0.0) == pytest.approx(0.5, abs=0.05)
+
+
+def test_add_noise_unclipped_keeps_it_whole_and_rescales():
+    image = np.zeros((128, 128), dtype=np.float32)
+    image[32:96, 32:96] = 0.5
+    noisy = add_noise(image, 0.05, clip=False, random_state=0)
+    check_image(noisy, image.shape)
+    assert (noisy.min(), noisy.max()) == (0.0, 1.0)
+    # The same noise as the clipped call, whole: where clipping changed
+    # nothing, one affine map (the rescaling) takes one to the other.
+    clipped = add_noise(image, 0.05, random_state=0)
+    inside = (clipped > 0) & (clipped < 1)
+    slope, offset = np.polyfit(clipped[inside], noisy[inside], 1)
+    np.testing.assert_allclose(
+        noisy[inside], slope * clipped[inside] + offset, atol=1e-5
+    )
+    # On the background both halves of the noise are kept.
+    background = (noisy[:16] - offset) / slope
+    assert background.std() == pytest.approx(0.05, rel=0.05)
+    assert np.mean(background < 0) == pytest.approx(0.5, abs=0.05)
+    np.testing.assert_array_equal(
+        add_noise(image, 0.0, clip=False, random_state=0), image
+    )
+
+
+@pytest.mark.parametrize("clip", ["False", 0, None])
+def test_add_noise_refuses_a_clip_that_is_not_a_bool(clip):
+    with pytest.raises(TypeError, match="clip"):
+        add_noise(np.zeros((8, 8)), 0.1, clip=clip, random_state=0)
+
+
 def test_scale_intensity_and_gamma(image):
     np.testing.assert_allclose(scale_intensity(image, 0.5), image * 0.5, atol=1e-7)
     brighter = scale_intensity(image, 2.0)
