@@ -53,10 +53,8 @@ def test_shipped_file_predicts_exactly_what_its_recipe_does(builtin, validation)
         for name in ("gaussian_blur", "motion_blur", "noise", "gamma"):
             images.append(degrade(image, name, random_state=rng)[0])
     images = np.stack(images)
-    assert (
-        rebuilt.classifier_.best_params_["estimator__classify__C"]
-        == (model.classifier_.best_params_["estimator__classify__C"])
-    )
+    c = "estimator__classify__C"
+    assert rebuilt.classifier_.best_params_[c] == model.classifier_.best_params_[c]
     np.testing.assert_array_equal(model.predict(images), rebuilt.predict(images))
     # Not bit for bit: another processor's vector kernels round the float32
     # features and the augmentation's filters differently, and training
