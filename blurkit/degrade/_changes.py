@@ -75,9 +75,7 @@ def add_noise(
     noisy = util.random_noise(
         image, mode="gaussian", var=std**2, clip=False, rng=as_generator(random_state)
     )
-    if not clip:
-        noisy = exposure.rescale_intensity(noisy, out_range=(0.0, 1.0))
-    return clip_to_unit(noisy)
+    return clip_to_unit(noisy) if clip else _stretch(noisy)
 
 
 def scale_intensity(image: np.ndarray, factor: float) -> np.ndarray:
@@ -134,9 +132,14 @@ def stretch_contrast(image: np.ndarray) -> np.ndarray:
         Minimum 0 and maximum 1, except for a constant image, which is
         returned unchanged.
     """
-    image = as_unit_image(image)
+    return _stretch(as_unit_image(image))
+
+
+def _stretch(image: np.ndarray) -> np.ndarray:
+    """``image`` rescaled linearly to span [0, 1], as float32; a constant
+    image (to float32 rounding) clipped to [0, 1] instead."""
     if image.max() - image.min() <= np.finfo(np.float32).eps:
-        return image
+        return clip_to_unit(image)
     return clip_to_unit(exposure.rescale_intensity(image, out_range=(0.0, 1.0)))
 
 
