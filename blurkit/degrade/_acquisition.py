@@ -100,12 +100,12 @@ def kspace_motion(
     axis: int = 0,
     reference: str = "centre",
     magnitude: bool = True,
+    ordering: str = "linear",
 ) -> np.ndarray:
     """Rigid head motion during the acquisition (Shaw et al. 2019).
 
-    The k-space is acquired one line at a time, the phase-encoding index
-    running linearly along ``axis`` (from the most negative frequency to the
-    most positive). At ``times[i]`` (a fraction of the acquisition) the head
+    The k-space is acquired one line at a time along ``axis``, in the order
+    ``ordering`` says. At ``times[i]`` (a fraction of the acquisition) the head
     moves to position ``i``: rotated by ``rotations[i]`` degrees about the
     image centre and translated by ``translations[i]`` pixels. Each segment
     of k-space lines is taken from the spectrum of the image at the position
@@ -134,6 +134,13 @@ def kspace_motion(
     magnitude : bool, default=True
         Return the magnitude of the reconstructed image (what a scanner
         shows); False returns its real part.
+    ordering : {"linear", "centric"}, default="linear"
+        Order of the phase-encoding lines in time. ``"linear"``: from the
+        most negative frequency to the most positive, so a late movement
+        moves the outer lines of one side of k-space. ``"centric"``: from
+        the centre out, alternating sides (0, +1, -1, +2, ...), so a late
+        movement moves the outer lines of both sides: the image keeps its
+        coarse structure where it was and its fine detail is displaced.
 
     Returns
     -------
@@ -181,13 +188,21 @@ def kspace_motion(
         raise ValueError(f"Expected increasing times in (0, 1), got {times.tolist()}.")
     if reference not in ("centre", "first"):
         raise ValueError(f"Expected reference 'centre' or 'first', got {reference!r}.")
+    if ordering not in ("linear", "centric"):
+        raise ValueError(f"Expected ordering 'linear' or 'centric', got {ordering!r}.")
     positions = [(0.0, (0.0, 0.0)), *zip(rotations, translations, strict=True)]
     if not any(r or any(t) for r, t in positions):
         return image
 
     n_lines = image.shape[axis]
-    # Acquisition order: the lines from the most negative frequency up.
-    order = np.fft.ifftshift(np.arange(n_lines))  # position in time of each line
+    # Position in time of each line, lines in numpy.fft order.
+    if ordering == "linear":  # from the most negative frequency up
+        order = np.fft.ifftshift(np.arange(n_lines))
+    else:  # by |frequency|; the stable sort puts +f before -f
+        order = np.empty(n_lines, dtype=int)
+        order[np.argsort(np.abs(np.fft.fftfreq(n_lines)), kind="stable")] = np.arange(
+            n_lines
+        )
     boundaries = np.round(times * n_lines).astype(int)
     segment_of_line = np.searchsorted(boundaries, order, side="right")
     if reference == "centre":

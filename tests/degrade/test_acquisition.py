@@ -109,6 +109,67 @@ def test_motion_keeps_energy_and_changes_the_image(reference, axis):
     assert np.abs(moved - image).mean() > 0.005
 
 
+@pytest.mark.parametrize("ordering", ["linear", "centric"])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_a_late_translation_moves_exactly_the_lines_acquired_after_it(ordering, axis):
+    # Linear order: line of frequency f at index f + n/2 (from -n/2 up);
+    # centric: 0, +1, -1, +2, -2, ... A translation multiplies the lines
+    # acquired after the movement by its phase ramp and leaves the others.
+    # Real part, values well inside [0, 1]: no clipping.
+    n = 64
+    image = phantom((n, n), seed=2, low=0.3, high=0.6)
+    time = 33 / n  # the lines from index 33 on
+    shift = (2.0, -3.0)
+    moved = kspace_motion(
+        image,
+        rotations=[0.0],
+        translations=[shift],
+        times=[time],
+        axis=axis,
+        reference="first",
+        magnitude=False,
+        ordering=ordering,
+    )
+    k = np.round(np.fft.fftfreq(n) * n).astype(int)
+    if ordering == "linear":
+        index = k + n // 2
+    else:
+        index = np.where(k > 0, 2 * k - 1, -2 * k)
+        index[k == -n // 2] = n - 1
+    lines = index >= 33
+    if ordering == "centric":  # |f| >= 17 / n on both sides: the image stays real
+        assert np.array_equal(lines, np.abs(k) >= 17)
+    f_rows = np.fft.fftfreq(n)[:, np.newaxis]
+    f_cols = np.fft.fftfreq(n)[np.newaxis, :]
+    ramp = np.exp(-2j * np.pi * (f_rows * shift[0] + f_cols * shift[1]))
+    expected = np.fft.fft2(image.astype(np.float64))
+    mask = lines[:, np.newaxis] if axis == 0 else lines[np.newaxis, :]
+    expected = np.where(mask, expected * ramp, expected)
+    # The real part keeps the Hermitian half of the acquired k-space.
+    expected = np.fft.fft2(np.fft.ifft2(expected).real)
+    np.testing.assert_allclose(
+        np.fft.fft2(moved.astype(np.float64)), expected, atol=1e-3 * n * n
+    )
+
+
+def test_centric_motion_displaces_the_detail_and_keeps_the_power():
+    # Both sides of the outer lines move: the power spectrum is unchanged,
+    # the image is not.
+    image = phantom((64, 64), seed=4, low=0.3, high=0.6)
+    moved = kspace_motion(
+        image,
+        rotations=[0.0],
+        translations=[(3.0, 0.0)],
+        times=[33 / 64],
+        reference="first",
+        ordering="centric",
+    )
+    power = np.abs(np.fft.fft2(image.astype(np.float64)))
+    moved_power = np.abs(np.fft.fft2(moved.astype(np.float64)))
+    np.testing.assert_allclose(moved_power, power, atol=1e-3 * power.max())
+    assert np.abs(moved - image).max() > 0.01
+
+
 def test_motion_validates_its_parameters():
     image = phantom()
     with pytest.raises(ValueError, match="one time per movement"):
@@ -123,6 +184,10 @@ def test_motion_validates_its_parameters():
     with pytest.raises(ValueError, match="reference"):
         kspace_motion(
             image, rotations=[1.0], translations=[(0, 0)], times=[0.5], reference="x"
+        )
+    with pytest.raises(ValueError, match="ordering"):
+        kspace_motion(
+            image, rotations=[1.0], translations=[(0, 0)], times=[0.5], ordering="x"
         )
 
 
