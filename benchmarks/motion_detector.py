@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -145,8 +144,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     seed = args.seed
-    settings = {"pairs": args.pairs, "epochs": args.epochs}
-    settings["ghost_share"] = args.ghost_share
+    settings = {
+        "pairs": args.pairs,
+        "epochs": args.epochs,
+        "ghost_share": args.ghost_share,
+    }
     x_fit, y_fit, x_test, y_test = heldout._split(args.data, seed)
     x_fit, x_test = x_fit.astype(np.float64), x_test.astype(np.float64)
     start = time.perf_counter()
@@ -193,31 +195,21 @@ def main(argv=None) -> int:
         alone = blurkit.with_outer_features(alone)
     alone.fit(x_fit, y_fit)
 
+    class Combined:
+        def predict(self, stack):
+            return combination.predict(design(stack, score(final, stack)))
+
     print("\nImages labelled wrong (held-out subjects, other implementations):")
     print(f"{'case':60} {'images':>6} {'features':>9} {'+detector':>9}")
     totals = np.zeros(2, dtype=int)
-    for case, kind, func in heldout.make_cases() + heldout._crop_cases():
+    models = {"features": alone, "+detector": Combined()}
+    cases = heldout.make_cases() + heldout._crop_cases()
+    for case, kind, expected, predicted in heldout._predictions(
+        models, cases, x_test, y_test
+    ):
         if kind == "info":
             continue
-        if kind == "blur":
-            sources = [(i, 0) for i in np.flatnonzero(y_test == 1)]
-        else:
-            sources = [(i, int(y_test[i])) for i in range(len(y_test))]
-        stack = np.stack(
-            [
-                np.clip(func(x_test[i], zlib.crc32(f"{case}/{i}".encode())), 0, 1)
-                for i, _ in sources
-            ]
-        )
-        expected = np.array([label for _, label in sources])
-        wrong = np.array(
-            [
-                np.sum(alone.predict(stack) != expected),
-                np.sum(
-                    combination.predict(design(stack, score(final, stack))) != expected
-                ),
-            ]
-        )
+        wrong = np.array([np.sum(predicted[name] != expected) for name in models])
         if not case.startswith("phase"):
             totals += wrong
         print(f"{case[:60]:60} {len(expected):6} {wrong[0]:9} {wrong[1]:9}")
