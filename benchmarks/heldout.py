@@ -417,15 +417,20 @@ def _split(data: Path, seed: int):
 
 
 def _models(families, seed: int, outer_features=False, baseline=True) -> dict:
-    """A model per family name (checked by `main`); ``name+outer`` (or
+    """A model per family name (checked by `main`): ``name+outer`` (or
     ``outer_features``) adds the outer features to the features or hybrid
-    family; ``baseline`` adds the Laplacian baseline."""
+    family, ``name+fringe`` the fringe feature (``+outer+fringe`` both);
+    ``baseline`` adds the Laplacian baseline."""
     models = {}
     for name in families:
-        family, _, suffix = name.partition("+")
+        family, *extras = name.split("+")
         model = blurkit.make_classifier(family, random_state=seed)
-        if (suffix or outer_features) and family != "cnn":
+        if ("outer" in extras or outer_features) and family != "cnn":
             model = blurkit.with_outer_features(model)
+        if "fringe" in extras:
+            for key, value in model.get_params().items():
+                if isinstance(value, blurkit.SharpnessFeatures):
+                    model.set_params(**{f"{key}__fringe": True})
         models[name] = model
     if baseline:
         models["Laplacian"] = make_pipeline(
@@ -645,11 +650,16 @@ def main(argv=None) -> int:
         return 2
     families = [f for f in args.families.split(",") if f]
     for name in families:
-        family, _, suffix = name.partition("+")
-        if family not in blurkit.FAMILIES or suffix not in ("", "outer"):
+        family, *extras = name.split("+")
+        if (
+            family not in blurkit.FAMILIES
+            or not set(extras) <= {"outer", "fringe"}
+            or (extras and family == "cnn")
+        ):
             print(
                 f"heldout.py: unknown family {name!r}; expected "
-                f"{', '.join(blurkit.FAMILIES)}, optionally with +outer",
+                f"{', '.join(blurkit.FAMILIES)}, the features or hybrid "
+                "optionally with +outer, +fringe or +outer+fringe",
                 file=sys.stderr,
             )
             return 2

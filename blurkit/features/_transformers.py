@@ -19,6 +19,7 @@ from ..metrics import (
     laplacian_variance_stack,
     log10_ratio,
 )
+from ..metrics._fringe import FRINGE_NAMES
 from ..metrics._outer import OUTER_NAMES
 from ..metrics._sharpness import (
     _sharpness_features,
@@ -275,7 +276,10 @@ class SharpnessFeatures(_ImageFeatures):
     power; with ``outer=True``, ``outer_detail`` and ``outer_level``: the fine
     detail just outside the head against the far background (motion during
     the acquisition and truncated k-space leave it there; a clean slice has
-    none) and the intensity there (strong ghosts can raise it); and
+    none) and the intensity there (strong ghosts can raise it); with
+    ``fringe=True``, ``fringe``: fringes in the power spectrum of the finest
+    band, the two copies of the fine detail that a translation of one side
+    of k-space leaves in the image's magnitude; and
     ``resampling``: the evidence that every 2nd or every 3rd line along an
     axis was interpolated from its neighbours, as when slices 2-3 times
     thicker, or a nearest-neighbour downsampling, are resampled back (0 for
@@ -303,6 +307,10 @@ class SharpnessFeatures(_ImageFeatures):
         Add ``outer_detail`` and ``outer_level``: they catch more of the
         motion during the acquisition and keep tight crops sharp, for about
         a sixth more computing time (see the README's figures).
+    fringe : bool, default=False
+        Add ``fringe``: it catches motion that only changes phases (a
+        translation while the outer k-space lines of one side are acquired),
+        which the power spectrum cannot see (see the README's figures).
     image_shape : tuple of int, default=None
         Shape of the images when ``X`` is passed as a 2-D table of flattened
         images.
@@ -311,7 +319,8 @@ class SharpnessFeatures(_ImageFeatures):
     ----------
     n_features_out_ : int
         ``2 * (n_bands - 1) + 1``, plus 1 resampling feature (2 with
-        ``"each"``, 0 with False), plus 2 with ``outer=True``.
+        ``"each"``, 0 with False), plus 2 with ``outer=True``, plus 1 with
+        ``fringe=True``.
 
     Notes
     -----
@@ -341,6 +350,7 @@ class SharpnessFeatures(_ImageFeatures):
         subtract_noise=True,
         resampling="strongest",
         outer=False,
+        fringe=False,
         image_shape=None,
     ):
         self.band_edges = band_edges
@@ -348,13 +358,15 @@ class SharpnessFeatures(_ImageFeatures):
         self.subtract_noise = subtract_noise
         self.resampling = resampling
         self.outer = outer
+        self.fringe = fringe
         self.image_shape = image_shape
 
     def __setstate__(self, state):
         # Fitted before the resampling features existed (blurkit 0.3): none;
-        # before the outer features (blurkit 0.4): none either.
+        # before the outer features (blurkit 0.4), or the fringe: none either.
         state.setdefault("resampling", False)
         state.setdefault("outer", False)
+        state.setdefault("fringe", False)
         super().__setstate__(state)
 
     def _check_params(self):
@@ -373,6 +385,8 @@ class SharpnessFeatures(_ImageFeatures):
         # A string ("False") would read as True.
         if not isinstance(self.outer, (bool, np.bool_)):
             raise ValueError(f"outer must be True or False; got {self.outer!r}.")
+        if not isinstance(self.fringe, (bool, np.bool_)):
+            raise ValueError(f"fringe must be True or False; got {self.fringe!r}.")
 
     def _names(self):
         edges = self.band_edges
@@ -381,6 +395,7 @@ class SharpnessFeatures(_ImageFeatures):
             names += [f"band_{lo:g}_{hi:g}_mean", f"band_{lo:g}_{hi:g}_min"]
         names.append("noise_to_signal")
         names += list(OUTER_NAMES) if self.outer else []
+        names += list(FRINGE_NAMES) if self.fringe else []
         return names + resampling_names(self.resampling)
 
     # Computed in float32 anyway (see sharpness_features).
@@ -395,4 +410,5 @@ class SharpnessFeatures(_ImageFeatures):
             self.subtract_noise,
             self.resampling,
             bool(self.outer),
+            bool(self.fringe),
         )

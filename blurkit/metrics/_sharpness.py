@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_image, as_image_stack
+from ._fringe import FRINGE_NAMES, fringe_features
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
 from ._spatial import (
     _noise_grid,
@@ -162,6 +163,7 @@ def sharpness_features_stack(
     subtract_noise=True,
     resampling="strongest",
     outer=False,
+    fringe=False,
 ) -> np.ndarray:
     """`sharpness_features` of each image of a stack: shape (n, n_features).
 
@@ -173,7 +175,7 @@ def sharpness_features_stack(
     if stack.dtype == np.uint8 and stack.ndim == 3 and 0 not in stack.shape:
         # Grey levels are finite and bounded: nothing to check.
         return _sharpness_features(
-            stack, band_edges, n_orientations, subtract_noise, resampling, outer
+            stack, band_edges, n_orientations, subtract_noise, resampling, outer, fringe
         )
     return _sharpness_features(
         as_image_stack(stack),
@@ -182,6 +184,7 @@ def sharpness_features_stack(
         subtract_noise,
         resampling,
         outer,
+        fringe,
     )
 
 
@@ -201,6 +204,7 @@ def _sharpness_features(
     subtract_noise: bool,
     resampling="strongest",
     outer=False,
+    fringe=False,
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
@@ -212,6 +216,8 @@ def _sharpness_features(
     corner_noise = np.empty(n)
     n_periods = len(resampling_names(mode))
     n_outer = len(OUTER_NAMES) if outer else 0
+    n_fringe = len(FRINGE_NAMES) if fringe else 0
+    fringe_values = np.empty((n, n_fringe))
     # Grids too small for the noise filter have no head: nothing outside it.
     outer_values = np.tile(OUTER_NONE[:n_outer], (n, 1))
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
@@ -252,6 +258,8 @@ def _sharpness_features(
         if mode:
             lines[0][block], lines[1][block] = _line_details(scratch, down)
         del down
+        if fringe:
+            fringe_values[block] = fringe_features(scratch)
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
         corner_noise[block] = _corner_noise(spectrum, energy, w)
@@ -263,7 +271,8 @@ def _sharpness_features(
     floor = noise[:, np.newaxis] if subtract_noise else 0.0
     high = power[:, 1:]
     n_bands = 2 * high.shape[1]
-    features = np.empty((n, n_bands + 1 + n_periods + n_outer))
+    n_extra = n_outer + n_fringe
+    features = np.empty((n, n_bands + 1 + n_extra + n_periods))
     features[:, 0:n_bands:2] = log10_ratio(high.mean(axis=2) - floor, reference)
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
     features[:, n_bands] = log10_ratio(noise, reference[:, 0])
@@ -271,9 +280,11 @@ def _sharpness_features(
         values = _resampling_features(*lines, noise if subtract_noise else 0.0)
         if mode == "strongest":
             values = values.min(axis=1, keepdims=True)
-        features[:, n_bands + 1 + n_outer :] = values
+        features[:, n_bands + 1 + n_extra :] = values
     if n_outer:
         features[:, n_bands + 1 : n_bands + 1 + n_outer] = outer_values
+    if n_fringe:
+        features[:, n_bands + 1 + n_outer : n_bands + 1 + n_extra] = fringe_values
     return features
 
 
@@ -400,6 +411,7 @@ def sharpness_features(
     subtract_noise=True,
     resampling="strongest",
     outer=False,
+    fringe=False,
 ) -> np.ndarray:
     """Noise- and contrast-robust sharpness features of an image.
 
@@ -428,15 +440,20 @@ def sharpness_features(
         detail just outside the head against the far background, and the
         intensity there (see Notes). They catch more of the motion during
         the acquisition, for about a sixth more computing time.
+    fringe : bool, default=False
+        Add the feature ``fringe``: fringes in the power spectrum of the
+        finest band, the trace of a translation that moved one side of
+        k-space (see Notes).
 
     Returns
     -------
-    ndarray of shape (2 * (n_bands - 1) + 1 + n_outer + n_resampling,)
+    ndarray of shape (2 * (n_bands - 1) + 1 + n_outer + n_fringe + n_resampling,)
         For each band above the reference, the log10 ratio of its mean power
         to the reference power, then that of its weakest orientation; then
         the log10 ratio of the noise power to the reference power (ratios
         floored at -6); then ``outer_detail`` and ``outer_level``
-        (``n_outer`` 2 with ``outer=True``, else 0); last, the resampling
+        (``n_outer`` 2 with ``outer=True``, else 0); then ``fringe``
+        (``n_fringe`` 1 with ``fringe=True``, else 0); last, the resampling
         features (0 for none, down to -3): ``n_resampling`` is 1, 2 or 0.
 
     Notes
@@ -496,6 +513,20 @@ def sharpness_features(
     head's, and the percentile, are read on every other point of every other
     row of that grid (see ``blurkit.metrics._outer``).
 
+    ``fringe`` (``fringe=True``) sees motion that only changes phases. A
+    translation ``d`` while the outer lines of one side of k-space are
+    acquired leaves their power as it was, but the image's magnitude then
+    holds two copies of its finest detail, ``d`` pixels apart, and the
+    finest band's power spectrum fringes, whose autocorrelation peaks at
+    ``d``. For each axis, the power (of the image without the Hann window)
+    at 0.38 cycles per pixel or more along
+    it (each frequency capped at 5 times the band's median, so that a
+    k-space spike cannot dominate), its autocorrelation at lags up to 8
+    pixels, and the largest one at least 2 pixels across the axis over that
+    at lag 0; ``fringe`` is log10 of the larger axis's (about -1.3 on a
+    clean slice, up to 0; -6 with no power there). See
+    ``blurkit.metrics._fringe``.
+
     Examples
     --------
     >>> import numpy as np
@@ -506,9 +537,17 @@ def sharpness_features(
     (16,)
     >>> sharpness_features(image, outer=True).shape
     (18,)
+    >>> sharpness_features(image, outer=True, fringe=True).shape
+    (19,)
     >>> bool(np.allclose(features, sharpness_features(1000 * image)))
     True
     """
     return sharpness_features_stack(
-        as_image(image), band_edges, n_orientations, subtract_noise, resampling, outer
+        as_image(image),
+        band_edges,
+        n_orientations,
+        subtract_noise,
+        resampling,
+        outer,
+        fringe,
     )[0]

@@ -206,13 +206,15 @@ order they compete (ties in model selection go to the first)."""
 def with_outer_features(estimator):
     """A clone of ``estimator`` whose sharpness features include the outer ones.
 
-    Sets ``outer=True`` on every :class:`~blurkit.SharpnessFeatures` inside
-    it (the feature pipeline's, the hybrid's, under an
-    :class:`AugmentedClassifier` too): the features then also read the
-    detail just outside the head, which catches more of the motion during
-    the acquisition and keeps tight crops sharp, for about a sixth more
-    computing time per image; off by default for that time, and because it
-    calls some sharp slices with strong ghosts blurred (see the README).
+    Sets ``outer=True`` and ``fringe=True`` on every
+    :class:`~blurkit.SharpnessFeatures` inside it (the feature pipeline's,
+    the hybrid's, under an :class:`AugmentedClassifier` too): the features
+    then also read the detail just outside the head and the fringes of the
+    finest band, which catch most of the motion during the acquisition,
+    even a pure translation, and keep tight crops sharp, for about twice the
+    features' computing time per image; off by default for that time, and
+    because they call some sharp slices with strong ghosts blurred (see the
+    README).
 
     Parameters
     ----------
@@ -236,6 +238,8 @@ def with_outer_features(estimator):
     >>> model = with_outer_features(make_classifier("features"))
     >>> model.get_params()["estimator__features__outer"]
     True
+    >>> model.get_params()["estimator__features__fringe"]
+    True
     """
     from sklearn.base import clone
 
@@ -248,7 +252,7 @@ def with_outer_features(estimator):
         )
     # The clone's own objects: get_params returns them, not copies.
     for features in extractors:
-        features.set_params(outer=True)
+        features.set_params(outer=True, fringe=True)
     return estimator
 
 

@@ -47,6 +47,7 @@ from .._validation import (
 
 # The checked-input entry point of sharpness_features_stack: predict_proba
 # has validated the images already.
+from ..metrics._fringe import FRINGE_NAMES
 from ..metrics._outer import OUTER_NAMES
 from ..metrics._sharpness import (
     _sharpness_features,
@@ -120,10 +121,10 @@ class FeaturesPredictor(_Predictor):
     classes : array-like of shape (2,)
     features : dict
         ``band_edges``, ``n_orientations``, ``subtract_noise``,
-        ``resampling`` (``"strongest"``, ``"each"``, True or False) and
-        ``outer`` of the :class:`~blurkit.SharpnessFeatures` step
-        (``resampling`` or ``outer`` missing, as in files saved before they
-        existed, means False).
+        ``resampling`` (``"strongest"``, ``"each"``, True or False),
+        ``outer`` and ``fringe`` of the :class:`~blurkit.SharpnessFeatures`
+        step (``resampling``, ``outer`` or ``fringe`` missing, as in files
+        saved before they existed, means False).
     mean, scale : ndarray of shape (n_features,)
         The scaler's ``mean_`` and ``scale_``.
     coef : ndarray of shape (1, n_terms)
@@ -154,7 +155,12 @@ class FeaturesPredictor(_Predictor):
         pixel_spacing=PIXEL_SPACING_MM,
     ):
         self.classes_ = np.asarray(classes)
-        self.features = {"resampling": False, "outer": False, **features}
+        self.features = {
+            "resampling": False,
+            "outer": False,
+            "fringe": False,
+            **features,
+        }
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.coef = np.asarray(coef, dtype=np.float64)
@@ -168,6 +174,7 @@ class FeaturesPredictor(_Predictor):
         n_features = 2 * (len(self.features["band_edges"]) - 2) + 1
         n_features += len(resampling_names(self.features["resampling"]))
         n_features += len(OUTER_NAMES) if self.features["outer"] else 0
+        n_features += len(FRINGE_NAMES) if self.features["fringe"] else 0
         n_terms = n_features
         shapes = {
             "mean": (self.mean.shape, (n_features,)),
@@ -198,6 +205,7 @@ class FeaturesPredictor(_Predictor):
             self.features["subtract_noise"],
             self.features["resampling"],
             bool(self.features["outer"]),
+            bool(self.features["fringe"]),
         )
         # StandardScaler.transform, [PolynomialFeatures(2, include_bias=False)
         # and StandardScaler.transform,] then LogisticRegression's
@@ -375,6 +383,7 @@ def _predictor_of(model: Any):
                 "subtract_noise": bool(features.subtract_noise),
                 "resampling": resampling_mode(features.resampling) or False,
                 "outer": bool(features.outer),
+                "fringe": bool(features.fringe),
             },
             mean=scaler.mean_,
             scale=scaler.scale_,

@@ -119,7 +119,13 @@ def _with_outer_features(param_grid, family, random_state):
     for grid in grids:
         if "estimator" not in grid:
             # The search's own estimator: the features pipeline.
-            changed.append({**grid, "estimator__features__outer": [True]})
+            changed.append(
+                {
+                    **grid,
+                    "estimator__features__outer": [True],
+                    "estimator__features__fringe": [True],
+                }
+            )
             continue
         # The CNN's candidates have no features and stay as they are.
         models = [

@@ -57,9 +57,13 @@ def test_with_outer_features_sets_every_feature_extractor():
         model = blurkit.make_classifier(family, random_state=0)
         changed = with_outer_features(model)
         assert changed.get_params()[key] is True
+        # The fringe of the finest band comes with them.
+        assert changed.get_params()[key.replace("outer", "fringe")] is True
         assert model.get_params()[key] is False  # a clone: the input is kept
+        assert model.get_params()[key.replace("outer", "fringe")] is False
     features = blurkit.SharpnessFeatures()
     assert with_outer_features(features).outer is True and features.outer is False
+    assert with_outer_features(features).fringe is True
     with pytest.raises(ValueError, match="holds no SharpnessFeatures"):
         with_outer_features(blurkit.make_classifier("cnn"))
     # The default search: every candidate but the CNN gets them.
@@ -69,12 +73,14 @@ def test_with_outer_features_sets_every_feature_extractor():
         (model,) = grid["estimator"]
         params = model.get_params()
         outer[type(model).__name__] = [
-            value for key, value in params.items() if key.endswith("__outer")
+            value
+            for key, value in params.items()
+            if key.endswith(("__outer", "__fringe"))
         ]
     assert outer == {
-        "StackingClassifier": [True],
+        "StackingClassifier": [True, True],
         "BlurNetClassifier": [],
-        "Pipeline": [True],
+        "Pipeline": [True, True],
     }
     with pytest.raises(ValueError, match="the CNN reads pixels"):
         _with_outer_features(None, "cnn", 0)
@@ -83,6 +89,7 @@ def test_with_outer_features_sets_every_feature_extractor():
     assert grid == {
         "estimator__classify__C": [0.1],
         "estimator__features__outer": [True],
+        "estimator__features__fringe": [True],
     }
     # Names the search's estimator has (set_params raises on any other).
     estimator = blurkit.make_model_search("features", param_grid=grid).estimator
