@@ -15,11 +15,15 @@ created when missing):
   own; its default grid holds one candidate per family);
 - ``gallery.png``: the validation images with their predicted class and
   probability of being sharp;
-- ``outer_features.png``: the two optional outer features
-  (``SharpnessFeatures(outer=True)``) of the validation's sharp images,
-  clean and degraded by ``blurkit.degrade``: motion during the acquisition
-  and a truncated k-space put detail just outside the head; noise does not;
-  ghosts can put detail and intensity there.
+- ``outer_features.png``: the optional features of ``--outer-features``
+  (``SharpnessFeatures(outer=True, fringe=True)``) of the validation's sharp
+  images, clean and degraded by ``blurkit.degrade``. Left, the outer
+  features: motion during the acquisition and a truncated k-space put
+  detail just outside the head; noise does not; ghosts can put detail and
+  intensity there. Right, ``fringe`` against ``outer_detail``: a translation
+  while the outer k-space lines of one side are acquired (a phase error
+  only) doubles the finest detail and raises the fringe; ghosts, which the
+  outer features can take for motion, keep a clean slice's fringe.
 
 The figures are plain ``matplotlib.figure.Figure`` objects saved with the Agg
 renderer: no window opens and no matplotlib setting changes.
@@ -92,8 +96,8 @@ def main(argv=None):
     )
     fig.savefig(out / "gallery.png", dpi=100)
 
-    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
-    plot_outer_features(validation.images[validation.labels == 1], fig.add_subplot())
+    fig = Figure(figsize=(12, 4.4), layout="constrained")
+    plot_outer_features(validation.images[validation.labels == 1], fig.subplots(1, 2))
     fig.savefig(out / "outer_features.png", dpi=100)
     for name in ("feature_distributions", "cv_results", "gallery", "outer_features"):
         print(out / f"{name}.png")
@@ -111,10 +115,25 @@ OUTER_CASES = {
 }
 
 
-def plot_outer_features(sharp, ax, *, n_draws=4, random_state=0):
-    """Scatter ``outer_detail`` against ``outer_level`` of degraded sharp images."""
+def _translated_late(image, rng):
+    """The outer lines of one side acquired after a translation of 2-6 px."""
+    shift = rng.uniform(2, 6, 2) * rng.choice([-1, 1], 2)
+    return blurkit.degrade.kspace_motion(
+        image,
+        rotations=[0.0],
+        translations=[shift.tolist()],
+        times=[rng.uniform(0.6, 0.75)],
+        axis=int(rng.integers(2)),
+        reference="first",
+    )
+
+
+def plot_outer_features(sharp, axes, *, n_draws=4, random_state=0):
+    """Scatter ``outer_detail`` against ``outer_level``, then against
+    ``fringe``, for degraded sharp images; ``axes`` is a pair."""
     rng = np.random.default_rng(random_state)
-    features = blurkit.SharpnessFeatures(outer=True).set_output(transform="pandas")
+    features = blurkit.SharpnessFeatures(outer=True, fringe=True)
+    features.set_output(transform="pandas")
     groups = {"clean (sharp)": list(sharp)}
     for label, name in OUTER_CASES.items():
         groups[label] = [
@@ -122,21 +141,28 @@ def plot_outer_features(sharp, ax, *, n_draws=4, random_state=0):
             for image in sharp
             for _ in range(n_draws)
         ]
-    markers = "osx^vD"
+    groups["translation, outer lines only (blurred)"] = [
+        _translated_late(image, rng) for image in sharp for _ in range(n_draws)
+    ]
+    markers = "osx^vDP"
     for (label, images), marker in zip(groups.items(), markers, strict=True):
         table = features.fit_transform(np.stack(images))
-        ax.scatter(
-            table["outer_level"],
-            table["outer_detail"],
-            s=18,
-            marker=marker,
-            alpha=0.7,
-            label=f"{label}, n={len(images)}",
-        )
-    ax.set_xlabel("outer_level (log10 ring / head intensity)")
-    ax.set_ylabel("outer_detail (log10 ring / far detail)")
-    ax.set_title("Detail just outside the head (SharpnessFeatures(outer=True))")
-    ax.legend(fontsize=7, loc="upper left")
+        for ax, x in zip(axes, ("outer_level", "fringe"), strict=True):
+            ax.scatter(
+                table[x],
+                table["outer_detail"],
+                s=18,
+                marker=marker,
+                alpha=0.7,
+                label=f"{label}, n={len(images)}",
+            )
+    axes[0].set_xlabel("outer_level (log10 ring / head intensity)")
+    axes[1].set_xlabel("fringe (log10 autocorrelation across / at 0)")
+    for ax in axes:
+        ax.set_ylabel("outer_detail (log10 ring / far detail)")
+    axes[0].set_title("Detail just outside the head")
+    axes[1].set_title("Fringes of the finest band")
+    axes[0].legend(fontsize=7, loc="upper left")
 
 
 if __name__ == "__main__":
