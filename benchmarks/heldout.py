@@ -486,11 +486,15 @@ def _fit(models: dict, x_fit, y_fit) -> None:
         _say(f"  {time.perf_counter() - start:.0f} s")
 
 
-def seeds_table(data: Path, families, seeds, outer_features=False) -> str:
+def seeds_table(
+    data: Path, families, seeds, outer_features=False, make_models=None
+) -> str:
     """Images labelled wrong per case and model, summed over ``seeds``.
 
     Each seed draws its own split, augmentation and degradations; the
     clean slices cropped to `CROP_SIZES` are added as label-keeping cases.
+    ``make_models(families, seed)``, when given, builds the models instead
+    of `_models` (for the prototypes beside this script).
     """
     misses: dict[tuple[str, str], list[int]] = {}
     counts: dict[str, int] = {}
@@ -499,7 +503,10 @@ def seeds_table(data: Path, families, seeds, outer_features=False) -> str:
     for seed in seeds:
         _say(f"Seed {seed}:")
         x_fit, y_fit, x_test, y_test = _split(data, seed)
-        models = _models(families, seed, outer_features, baseline=False)
+        if make_models is None:
+            models = _models(families, seed, outer_features, baseline=False)
+        else:
+            models = make_models(families, seed)
         _fit(models, x_fit, y_fit)
         for case, kind, expected, predicted in _predictions(
             models, cases, x_test, y_test
