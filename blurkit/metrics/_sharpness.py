@@ -518,14 +518,14 @@ def sharpness_features(
     acquired leaves their power as it was, but the image's magnitude then
     holds two copies of its finest detail, ``d`` pixels apart, and the
     finest band's power spectrum fringes, whose autocorrelation peaks at
-    ``d``. For each axis, the power (of the image without the Hann window)
-    at 0.38 cycles per pixel or more along
-    it (each frequency capped at 5 times the band's median, so that a
-    k-space spike cannot dominate), its autocorrelation at lags up to 8
-    pixels, and the largest one at least 2 pixels across the axis over that
-    at lag 0; ``fringe`` is log10 of the larger axis's (about -1.3 on a
-    clean slice, up to 0; -6 with no power there). See
-    ``blurkit.metrics._fringe``.
+    ``d``. For each axis, the power at 0.38 cycles per pixel or more along
+    it (of the image under a Tukey window that tapers a quarter of each
+    side, not the Hann window of the bands; each frequency capped at 5
+    times the band's median, so that a k-space spike cannot dominate), its
+    autocorrelation at lags up to 8 pixels, and the largest one at least 2
+    pixels across the axis over that at lag 0; ``fringe`` is log10 of the
+    larger axis's (about -1.3 to -1.0 on a clean slice, up to 0; -6 with no
+    power there). See ``blurkit.metrics._fringe``.
 
     Examples
     --------
