@@ -134,8 +134,11 @@ def _tukey(n: int, taper: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _window(h: int, w: int, dtype) -> np.ndarray:
-    return np.outer(_tukey(h, FRINGE_TAPER), _tukey(w, FRINGE_TAPER)).astype(dtype)
+def _window(h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The separable Tukey window's row and column factors, (h, 1) and (w,):
+    applied one after the other, no array of the image's size is kept."""
+    rows = _tukey(h, FRINGE_TAPER).astype(dtype)[:, np.newaxis]
+    return rows, _tukey(w, FRINGE_TAPER).astype(dtype)
 
 
 def fringe_features(stack: np.ndarray) -> np.ndarray:
@@ -146,12 +149,17 @@ def fringe_features(stack: np.ndarray) -> np.ndarray:
     it.
     """
     n, h, w = stack.shape
-    tapered = (stack - stack.mean(axis=(1, 2), keepdims=True)) * _window(
-        h, w, stack.dtype
-    )
+    taper_rows, taper_columns = _window(h, w, stack.dtype)
+    tapered = stack - stack.mean(axis=(1, 2), keepdims=True)
+    tapered *= taper_rows
+    tapered *= taper_columns
     spectrum = fft.rfft2(tapered, axes=(1, 2), overwrite_x=True)
-    power = spectrum.real**2 + spectrum.imag**2
-    del spectrum
+    del tapered
+    # The squares in place, then their sums (as `_raw_power_spectrum`).
+    parts = spectrum.view(spectrum.real.dtype).reshape(*spectrum.shape, 2)
+    np.square(parts, out=parts)
+    power = np.add(parts[..., 0], parts[..., 1])
+    del spectrum, parts
     best = np.zeros(n)
     for rows, columns, along, across in _plan(h, w, power.dtype):
         band = power[:, rows, columns]
