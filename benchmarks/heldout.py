@@ -98,6 +98,7 @@ from sklearn.preprocessing import StandardScaler
 
 import blurkit
 from blurkit import load_dataset
+from blurkit.models._families import _feature_extractors
 
 REPO = Path(__file__).resolve().parents[1]
 SPACING_MM = 1.5
@@ -428,9 +429,8 @@ def _models(families, seed: int, outer_features=False, baseline=True) -> dict:
         if ("outer" in extras or outer_features) and family != "cnn":
             model = blurkit.with_outer_features(model)
         if "fringe" in extras:
-            for key, value in model.get_params().items():
-                if isinstance(value, blurkit.SharpnessFeatures):
-                    model.set_params(**{f"{key}__fringe": True})
+            for features in _feature_extractors(model):
+                features.set_params(fringe=True)
         models[name] = model
     if baseline:
         models["Laplacian"] = make_pipeline(

@@ -45,7 +45,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import fft
+
+from ._spectral import _raw_power_spectrum
 
 __all__ = ["FRINGE_NAMES", "fringe_features"]
 
@@ -144,22 +145,12 @@ def _window(h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarray]:
 def fringe_features(stack: np.ndarray) -> np.ndarray:
     """``fringe`` of each image of a stack (n, h, w); shape (n, 1).
 
-    Computed in the stack's precision (float32 stays float32). Each image's
-    mean is removed before the window, whose spectrum would otherwise spread
-    it.
+    Computed in the stack's precision (float32 stays float32), by
+    `_raw_power_spectrum` under `_window`: each image's mean is removed
+    before the window, whose spectrum would otherwise spread it.
     """
     n, h, w = stack.shape
-    taper_rows, taper_columns = _window(h, w, stack.dtype)
-    tapered = stack - stack.mean(axis=(1, 2), keepdims=True)
-    tapered *= taper_rows
-    tapered *= taper_columns
-    spectrum = fft.rfft2(tapered, axes=(1, 2), overwrite_x=True)
-    del tapered
-    # The squares in place, then their sums (as `_raw_power_spectrum`).
-    parts = spectrum.view(spectrum.real.dtype).reshape(*spectrum.shape, 2)
-    np.square(parts, out=parts)
-    power = np.add(parts[..., 0], parts[..., 1])
-    del spectrum, parts
+    power, _ = _raw_power_spectrum(stack, window_factors=_window(h, w, stack.dtype))
     best = np.zeros(n)
     for rows, columns, along, across in _plan(h, w, power.dtype):
         band = power[:, rows, columns]

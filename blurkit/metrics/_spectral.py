@@ -120,11 +120,13 @@ def _power_spectrum(stack: np.ndarray) -> np.ndarray:
 
 
 def _raw_power_spectrum(
-    stack: np.ndarray, overwrite: bool = False
+    stack: np.ndarray, overwrite: bool = False, window_factors=None
 ) -> tuple[np.ndarray, float]:
     """Unnormalised `_power_spectrum`, and the window energy to divide by.
 
     ``overwrite=True`` windows ``stack`` in place, sparing a copy of it.
+    ``window_factors``, a separable window's row and column factors ((h, 1)
+    and (w,)), replace the Hann window; the energy returned is theirs.
     """
     n, h, w = stack.shape
     if stack.flags.c_contiguous:
@@ -139,7 +141,13 @@ def _raw_power_spectrum(
         windowed -= mean
     else:
         windowed = stack - mean
-    if h * w <= _LARGE_PIXELS:
+    if window_factors is not None:
+        rows, columns = window_factors
+        energy = float(np.sum(np.square(rows, dtype=np.float64)))
+        energy *= float(np.sum(np.square(columns, dtype=np.float64)))
+        windowed *= rows
+        windowed *= columns
+    elif h * w <= _LARGE_PIXELS:
         window, energy = _hann_window(h, w, stack.dtype)
         windowed *= window
     else:
