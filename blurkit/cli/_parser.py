@@ -89,10 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--outer-features",
         action="store_true",
-        help="also read the detail just outside the head and the fringes of "
-        "the finest band: catches most of the motion during the acquisition "
-        "and keeps tight crops sharp, for about twice the features' time per "
-        "image (features and hybrid families)",
+        help="also read the detail just outside the head, and the fringes of "
+        "the finest band and its shift: catches most of the motion during the "
+        "acquisition and keeps tight crops sharp, for about four times the "
+        "features' time per image (features and hybrid families)",
     )
     train.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 

@@ -26,6 +26,7 @@ from ..metrics._sharpness import (
     resampling_mode,
     resampling_names,
 )
+from ..metrics._shift import SHIFT_NAMES
 
 __all__ = ["FFTSharpness", "LaplacianVariance", "SharpnessFeatures"]
 
@@ -279,7 +280,10 @@ class SharpnessFeatures(_ImageFeatures):
     none) and the intensity there (strong ghosts can raise it); with
     ``fringe=True``, ``fringe``: fringes in the power spectrum of the finest
     band, the two copies of the fine detail that a translation of one side
-    of k-space leaves in the image's magnitude; and
+    of k-space leaves in the image's magnitude; with ``detail_shift=True``,
+    ``detail_shift``: how far the finest detail lies from coarser detail of
+    the same edges, which a translation of both sides' outer lines moves;
+    and
     ``resampling``: the evidence that every 2nd or every 3rd line along an
     axis was interpolated from its neighbours, as when slices 2-3 times
     thicker, or a nearest-neighbour downsampling, are resampled back (0 for
@@ -311,6 +315,9 @@ class SharpnessFeatures(_ImageFeatures):
         Add ``fringe``: it catches motion that only changes phases (a
         translation while the outer k-space lines of one side are acquired),
         which the power spectrum cannot see (see the README's figures).
+    detail_shift : bool, default=False
+        Add ``detail_shift``: it catches that motion when the outer lines of
+        both sides of k-space moved (see the README's figures).
     image_shape : tuple of int, default=None
         Shape of the images when ``X`` is passed as a 2-D table of flattened
         images.
@@ -320,7 +327,7 @@ class SharpnessFeatures(_ImageFeatures):
     n_features_out_ : int
         ``2 * (n_bands - 1) + 1``, plus 1 resampling feature (2 with
         ``"each"``, 0 with False), plus 2 with ``outer=True``, plus 1 with
-        ``fringe=True``.
+        ``fringe=True``, plus 1 with ``detail_shift=True``.
 
     Notes
     -----
@@ -351,6 +358,7 @@ class SharpnessFeatures(_ImageFeatures):
         resampling="strongest",
         outer=False,
         fringe=False,
+        detail_shift=False,
         image_shape=None,
     ):
         self.band_edges = band_edges
@@ -359,14 +367,17 @@ class SharpnessFeatures(_ImageFeatures):
         self.resampling = resampling
         self.outer = outer
         self.fringe = fringe
+        self.detail_shift = detail_shift
         self.image_shape = image_shape
 
     def __setstate__(self, state):
         # Fitted before the resampling features existed (blurkit 0.3): none;
-        # before the outer features (blurkit 0.4), or the fringe: none either.
+        # before the outer features (blurkit 0.4), the fringe or the detail
+        # shift: none either.
         state.setdefault("resampling", False)
         state.setdefault("outer", False)
         state.setdefault("fringe", False)
+        state.setdefault("detail_shift", False)
         super().__setstate__(state)
 
     def _check_params(self):
@@ -385,8 +396,10 @@ class SharpnessFeatures(_ImageFeatures):
         # A string ("False") would read as True.
         if not isinstance(self.outer, (bool, np.bool_)):
             raise ValueError(f"outer must be True or False; got {self.outer!r}.")
-        if not isinstance(self.fringe, (bool, np.bool_)):
-            raise ValueError(f"fringe must be True or False; got {self.fringe!r}.")
+        for name in ("fringe", "detail_shift"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False; got {value!r}.")
 
     def _names(self):
         edges = self.band_edges
@@ -396,6 +409,7 @@ class SharpnessFeatures(_ImageFeatures):
         names.append("noise_to_signal")
         names += list(OUTER_NAMES) if self.outer else []
         names += list(FRINGE_NAMES) if self.fringe else []
+        names += list(SHIFT_NAMES) if self.detail_shift else []
         return names + resampling_names(self.resampling)
 
     # Computed in float32 anyway (see sharpness_features).
@@ -411,4 +425,5 @@ class SharpnessFeatures(_ImageFeatures):
             self.resampling,
             bool(self.outer),
             bool(self.fringe),
+            bool(self.detail_shift),
         )

@@ -46,9 +46,9 @@ import functools
 
 import numpy as np
 
-from ._spectral import _raw_power_spectrum
+from ._spectral import _power_in_place, _windowed_spectrum
 
-__all__ = ["FRINGE_NAMES", "fringe_features"]
+__all__ = ["FRINGE_NAMES", "fringe_features", "tukey_spectrum"]
 
 FRINGE_NAMES = ("fringe",)
 """Name of the feature, in `fringe_features`' column."""
@@ -142,15 +142,27 @@ def _window(h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     return rows, _tukey(w, FRINGE_TAPER).astype(dtype)
 
 
-def fringe_features(stack: np.ndarray) -> np.ndarray:
+def tukey_spectrum(stack: np.ndarray) -> np.ndarray:
+    """The rfft2 of each image of a stack (n, h, w), its mean removed, under
+    `_window`: the spectrum that `fringe_features` and
+    `~blurkit.metrics._shift.detail_shift_features` read, in the stack's
+    precision (float32 gives complex64)."""
+    h, w = stack.shape[1:]
+    return _windowed_spectrum(stack, window_factors=_window(h, w, stack.dtype))[0]
+
+
+def fringe_features(stack: np.ndarray, spectrum=None) -> np.ndarray:
     """``fringe`` of each image of a stack (n, h, w); shape (n, 1).
 
-    Computed in the stack's precision (float32 stays float32), by
-    `_raw_power_spectrum` under `_window`: each image's mean is removed
-    before the window, whose spectrum would otherwise spread it.
+    Computed in the stack's precision (float32 stays float32), from
+    `tukey_spectrum` (each image's mean is removed before the window, whose
+    spectrum would otherwise spread it). A ``spectrum`` already computed by
+    `tukey_spectrum` is used, and lost: its parts are squared in place.
     """
     n, h, w = stack.shape
-    power, _ = _raw_power_spectrum(stack, window_factors=_window(h, w, stack.dtype))
+    if spectrum is None:
+        spectrum = tukey_spectrum(stack)
+    power = _power_in_place(spectrum)
     best = np.zeros(n)
     for rows, columns, along, across in _plan(h, w, power.dtype):
         band = power[:, rows, columns]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_image, as_image_stack
-from ._fringe import FRINGE_NAMES, fringe_features
+from ._fringe import FRINGE_NAMES, fringe_features, tukey_spectrum
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
+from ._shift import SHIFT_NAMES, detail_shift_features
 from ._spatial import (
     _noise_grid,
     _noise_responses,
@@ -164,6 +165,7 @@ def sharpness_features_stack(
     resampling="strongest",
     outer=False,
     fringe=False,
+    detail_shift=False,
 ) -> np.ndarray:
     """`sharpness_features` of each image of a stack: shape (n, n_features).
 
@@ -175,7 +177,14 @@ def sharpness_features_stack(
     if stack.dtype == np.uint8 and stack.ndim == 3 and 0 not in stack.shape:
         # Grey levels are finite and bounded: nothing to check.
         return _sharpness_features(
-            stack, band_edges, n_orientations, subtract_noise, resampling, outer, fringe
+            stack,
+            band_edges,
+            n_orientations,
+            subtract_noise,
+            resampling,
+            outer,
+            fringe,
+            detail_shift,
         )
     return _sharpness_features(
         as_image_stack(stack),
@@ -185,6 +194,7 @@ def sharpness_features_stack(
         resampling,
         outer,
         fringe,
+        detail_shift,
     )
 
 
@@ -205,6 +215,7 @@ def _sharpness_features(
     resampling="strongest",
     outer=False,
     fringe=False,
+    detail_shift=False,
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
@@ -217,7 +228,9 @@ def _sharpness_features(
     n_periods = len(resampling_names(mode))
     n_outer = len(OUTER_NAMES) if outer else 0
     n_fringe = len(FRINGE_NAMES) if fringe else 0
-    fringe_values = np.empty((n, n_fringe))
+    n_shift = len(SHIFT_NAMES) if detail_shift else 0
+    # The fringe and the detail shift read one spectrum, its own window's.
+    tukey_values = np.empty((n, n_fringe + n_shift))
     # Grids too small for the noise filter have no head: nothing outside it.
     outer_values = np.tile(OUTER_NONE[:n_outer], (n, 1))
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
@@ -258,8 +271,14 @@ def _sharpness_features(
         if mode:
             lines[0][block], lines[1][block] = _line_details(scratch, down)
         del down
-        if fringe:
-            fringe_values[block] = fringe_features(scratch)
+        if n_shift:
+            spectrum = tukey_spectrum(scratch)
+            tukey_values[block, n_fringe:] = detail_shift_features(scratch, spectrum)
+            if fringe:
+                tukey_values[block, :n_fringe] = fringe_features(scratch, spectrum)
+            del spectrum
+        elif fringe:
+            tukey_values[block] = fringe_features(scratch)
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
         corner_noise[block] = _corner_noise(spectrum, energy, w)
@@ -271,7 +290,7 @@ def _sharpness_features(
     floor = noise[:, np.newaxis] if subtract_noise else 0.0
     high = power[:, 1:]
     n_bands = 2 * high.shape[1]
-    n_extra = n_outer + n_fringe
+    n_extra = n_outer + n_fringe + n_shift
     features = np.empty((n, n_bands + 1 + n_extra + n_periods))
     features[:, 0:n_bands:2] = log10_ratio(high.mean(axis=2) - floor, reference)
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
@@ -283,8 +302,8 @@ def _sharpness_features(
         features[:, n_bands + 1 + n_extra :] = values
     if n_outer:
         features[:, n_bands + 1 : n_bands + 1 + n_outer] = outer_values
-    if n_fringe:
-        features[:, n_bands + 1 + n_outer : n_bands + 1 + n_extra] = fringe_values
+    if n_fringe or n_shift:
+        features[:, n_bands + 1 + n_outer : n_bands + 1 + n_extra] = tukey_values
     return features
 
 
@@ -412,6 +431,7 @@ def sharpness_features(
     resampling="strongest",
     outer=False,
     fringe=False,
+    detail_shift=False,
 ) -> np.ndarray:
     """Noise- and contrast-robust sharpness features of an image.
 
@@ -444,17 +464,24 @@ def sharpness_features(
         Add the feature ``fringe``: fringes in the power spectrum of the
         finest band, the trace of a translation that moved one side of
         k-space (see Notes).
+    detail_shift : bool, default=False
+        Add the feature ``detail_shift``: the displacement of the finest
+        detail from coarser detail of the same edges, the trace of a
+        translation that moved the outer lines of both sides of k-space
+        (see Notes).
 
     Returns
     -------
-    ndarray of shape (2 * (n_bands - 1) + 1 + n_outer + n_fringe + n_resampling,)
+    ndarray of shape (2 * (n_bands - 1) + 1 + n_extra + n_resampling,)
         For each band above the reference, the log10 ratio of its mean power
         to the reference power, then that of its weakest orientation; then
         the log10 ratio of the noise power to the reference power (ratios
         floored at -6); then ``outer_detail`` and ``outer_level``
         (``n_outer`` 2 with ``outer=True``, else 0); then ``fringe``
-        (``n_fringe`` 1 with ``fringe=True``, else 0); last, the resampling
-        features (0 for none, down to -3): ``n_resampling`` is 1, 2 or 0.
+        with ``fringe=True``; then ``detail_shift`` with
+        ``detail_shift=True`` (``n_extra`` counts these, 0 to 4); last, the
+        resampling features (0 for none, down to -3): ``n_resampling`` is 1,
+        2 or 0.
 
     Notes
     -----
@@ -527,6 +554,19 @@ def sharpness_features(
     larger axis's (about -1.3 to -1.0 on a clean slice, up to 0; -6 with no
     power there). See ``blurkit.metrics._fringe``.
 
+    ``detail_shift`` (``detail_shift=True``) sees the same translation when
+    it moved the outer lines of both sides: the finest detail is then moved
+    as a whole, away from the coarser detail of the same edges, rather than
+    doubled. For each axis, from the same Tukey-windowed spectrum: two bands
+    one-sided along it, every frequency across it (the finest, from 0.38
+    cycles per pixel, and one as wide from 0.12; amplitudes capped at those
+    of 5 times the band's median power), their energies (squared envelopes)
+    smoothed by a Gaussian of 1.5 pixels, and their correlation coefficient
+    at lags up to 8 pixels; the largest at 2-8 pixels less that at lag 0,
+    the larger axis's (about -0.04 to 0.04 on a clean slice, a few
+    hundredths more on a moved one; 0 with no such bands). See
+    ``blurkit.metrics._shift``.
+
     Examples
     --------
     >>> import numpy as np
@@ -539,6 +579,8 @@ def sharpness_features(
     (18,)
     >>> sharpness_features(image, outer=True, fringe=True).shape
     (19,)
+    >>> sharpness_features(image, outer=True, fringe=True, detail_shift=True).shape
+    (20,)
     >>> bool(np.allclose(features, sharpness_features(1000 * image)))
     True
     """
@@ -550,4 +592,5 @@ def sharpness_features(
         resampling,
         outer,
         fringe,
+        detail_shift,
     )[0]

@@ -128,6 +128,15 @@ def _raw_power_spectrum(
     ``window_factors``, a separable window's row and column factors ((h, 1)
     and (w,)), replace the Hann window; the energy returned is theirs.
     """
+    spectrum, energy = _windowed_spectrum(stack, overwrite, window_factors)
+    return _power_in_place(spectrum), energy
+
+
+def _windowed_spectrum(
+    stack: np.ndarray, overwrite: bool = False, window_factors=None
+) -> tuple[np.ndarray, float]:
+    """The rfft2 of each image, its mean removed, under the window; and the
+    window's energy. The parameters are `_raw_power_spectrum`'s."""
     n, h, w = stack.shape
     if stack.flags.c_contiguous:
         # A matrix-vector product: a quarter of the time of ``mean``.
@@ -155,14 +164,15 @@ def _raw_power_spectrum(
         windowed *= rows
         windowed *= columns
     # scipy's FFT is numpy's pocketfft, with a single-precision path.
-    spectrum = fft.rfft2(windowed, axes=(1, 2), overwrite_x=True)
-    del windowed
-    # The squares in place, then their sums: the values of re**2 + im**2,
-    # with one temporary array fewer.
+    return fft.rfft2(windowed, axes=(1, 2), overwrite_x=True), energy
+
+
+def _power_in_place(spectrum: np.ndarray) -> np.ndarray:
+    """``|spectrum|**2``, squaring ``spectrum``'s parts in place (it is lost):
+    the values of ``re**2 + im**2`` with one temporary array fewer."""
     parts = spectrum.view(spectrum.real.dtype).reshape(*spectrum.shape, 2)
     np.square(parts, out=parts)
-    power = np.add(parts[..., 0], parts[..., 1])
-    return power, energy
+    return np.add(parts[..., 0], parts[..., 1])
 
 
 def highfreq_energy_ratio_stack(stack, cutoff: float = 0.5) -> np.ndarray:

@@ -206,15 +206,15 @@ order they compete (ties in model selection go to the first)."""
 def with_outer_features(estimator):
     """A clone of ``estimator`` whose sharpness features include the outer ones.
 
-    Sets ``outer=True`` and ``fringe=True`` on every
+    Sets ``outer=True``, ``fringe=True`` and ``detail_shift=True`` on every
     :class:`~blurkit.SharpnessFeatures` inside it (the feature pipeline's,
     the hybrid's, under an :class:`AugmentedClassifier` too): the features
-    then also read the detail just outside the head and the fringes of the
-    finest band, which catch most of the motion during the acquisition,
-    even a pure translation, and keep tight crops sharp, for about twice the
-    features' computing time per image; off by default for that time, and
-    because they call some sharp slices with strong ghosts blurred (see the
-    README).
+    then also read the detail just outside the head, the fringes of the
+    finest band and its shift from coarser detail, which catch most of the
+    motion during the acquisition, even a pure translation, and keep tight
+    crops sharp, for about four times the features' computing time per
+    image; off by default for that time, and because they call some sharp
+    slices with strong ghosts blurred (see the README).
 
     Parameters
     ----------
@@ -240,6 +240,8 @@ def with_outer_features(estimator):
     True
     >>> model.get_params()["estimator__features__fringe"]
     True
+    >>> model.get_params()["estimator__features__detail_shift"]
+    True
     """
     from sklearn.base import clone
 
@@ -252,7 +254,7 @@ def with_outer_features(estimator):
         )
     # The clone's own objects: get_params returns them, not copies.
     for features in extractors:
-        features.set_params(outer=True, fringe=True)
+        features.set_params(outer=True, fringe=True, detail_shift=True)
     return estimator
 
 

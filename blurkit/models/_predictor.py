@@ -54,6 +54,7 @@ from ..metrics._sharpness import (
     resampling_mode,
     resampling_names,
 )
+from ..metrics._shift import SHIFT_NAMES
 from ._blurnet_numpy import blurnet_proba_numpy, check_blurnet_weights
 
 __all__ = ["FeaturesPredictor", "NetPredictor", "export_predictor", "make_predictor"]
@@ -122,9 +123,9 @@ class FeaturesPredictor(_Predictor):
     features : dict
         ``band_edges``, ``n_orientations``, ``subtract_noise``,
         ``resampling`` (``"strongest"``, ``"each"``, True or False),
-        ``outer`` and ``fringe`` of the :class:`~blurkit.SharpnessFeatures`
-        step (``resampling``, ``outer`` or ``fringe`` missing, as in files
-        saved before they existed, means False).
+        ``outer``, ``fringe`` and ``detail_shift`` of the
+        :class:`~blurkit.SharpnessFeatures` step (any of the last four
+        missing, as in files saved before they existed, means False).
     mean, scale : ndarray of shape (n_features,)
         The scaler's ``mean_`` and ``scale_``.
     coef : ndarray of shape (1, n_terms)
@@ -159,6 +160,7 @@ class FeaturesPredictor(_Predictor):
             "resampling": False,
             "outer": False,
             "fringe": False,
+            "detail_shift": False,
             **features,
         }
         self.mean = np.asarray(mean, dtype=np.float64)
@@ -175,6 +177,7 @@ class FeaturesPredictor(_Predictor):
         n_features += len(resampling_names(self.features["resampling"]))
         n_features += len(OUTER_NAMES) if self.features["outer"] else 0
         n_features += len(FRINGE_NAMES) if self.features["fringe"] else 0
+        n_features += len(SHIFT_NAMES) if self.features["detail_shift"] else 0
         n_terms = n_features
         shapes = {
             "mean": (self.mean.shape, (n_features,)),
@@ -206,6 +209,7 @@ class FeaturesPredictor(_Predictor):
             self.features["resampling"],
             bool(self.features["outer"]),
             bool(self.features["fringe"]),
+            bool(self.features["detail_shift"]),
         )
         # StandardScaler.transform, [PolynomialFeatures(2, include_bias=False)
         # and StandardScaler.transform,] then LogisticRegression's
@@ -384,6 +388,7 @@ def _predictor_of(model: Any):
                 "resampling": resampling_mode(features.resampling) or False,
                 "outer": bool(features.outer),
                 "fringe": bool(features.fringe),
+                "detail_shift": bool(features.detail_shift),
             },
             mean=scaler.mean_,
             scale=scaler.scale_,

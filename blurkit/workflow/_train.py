@@ -124,6 +124,7 @@ def _with_outer_features(param_grid, family, random_state):
                     **grid,
                     "estimator__features__outer": [True],
                     "estimator__features__fringe": [True],
+                    "estimator__features__detail_shift": [True],
                 }
             )
             continue

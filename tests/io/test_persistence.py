@@ -184,20 +184,26 @@ def test_features_predictor_of_older_resampling_settings(resampling, tmp_path):
     )
 
 
-@pytest.mark.parametrize("fringe", [False, True])
-def test_features_predictor_with_the_outer_features(tmp_path, fringe):
-    # SharpnessFeatures(outer=True[, fringe=True]) in the default pipeline:
-    # the predictor computes the same 18 (19) features and their pairs.
+@pytest.mark.parametrize(
+    ("fringe", "detail_shift"), [(False, False), (True, False), (True, True)]
+)
+def test_features_predictor_with_the_outer_features(tmp_path, fringe, detail_shift):
+    # SharpnessFeatures(outer=True[, fringe=True[, detail_shift=True]]) in
+    # the default pipeline: the predictor computes the same 18 (19, 20)
+    # features and their pairs.
     train = blurkit.load_dataset(DEMO_DATA / "train")
     X = _degraded_validation()
-    features = blurkit.SharpnessFeatures(outer=True, fringe=fringe)
+    features = blurkit.SharpnessFeatures(
+        outer=True, fringe=fringe, detail_shift=detail_shift
+    )
     model = make_feature_pipeline(features=features).fit(train.images, train.labels)
     save_model(model, tmp_path / "model.blurkit")
     predictor = load_predictor(tmp_path / "model.blurkit")
     assert isinstance(predictor, FeaturesPredictor)
     assert predictor.features["outer"] is True
     assert predictor.features["fringe"] is fringe
-    assert model.named_steps["scale"].n_features_in_ == 18 + fringe
+    assert predictor.features["detail_shift"] is detail_shift
+    assert model.named_steps["scale"].n_features_in_ == 18 + fringe + detail_shift
     np.testing.assert_allclose(
         predictor.predict_proba(X), model.predict_proba(X), rtol=1e-12, atol=1e-15
     )

@@ -57,13 +57,15 @@ def test_with_outer_features_sets_every_feature_extractor():
         model = blurkit.make_classifier(family, random_state=0)
         changed = with_outer_features(model)
         assert changed.get_params()[key] is True
-        # The fringe of the finest band comes with them.
-        assert changed.get_params()[key.replace("outer", "fringe")] is True
-        assert model.get_params()[key] is False  # a clone: the input is kept
-        assert model.get_params()[key.replace("outer", "fringe")] is False
+        # The fringe of the finest band and its shift come with them.
+        for name in ("outer", "fringe", "detail_shift"):
+            assert changed.get_params()[key.replace("outer", name)] is True
+            # A clone: the input is kept.
+            assert model.get_params()[key.replace("outer", name)] is False
     features = blurkit.SharpnessFeatures()
     assert with_outer_features(features).outer is True and features.outer is False
     assert with_outer_features(features).fringe is True
+    assert with_outer_features(features).detail_shift is True
     with pytest.raises(ValueError, match="holds no SharpnessFeatures"):
         with_outer_features(blurkit.make_classifier("cnn"))
     # The default search: every candidate but the CNN gets them.
@@ -75,12 +77,12 @@ def test_with_outer_features_sets_every_feature_extractor():
         outer[type(model).__name__] = [
             value
             for key, value in params.items()
-            if key.endswith(("__outer", "__fringe"))
+            if key.endswith(("__outer", "__fringe", "__detail_shift"))
         ]
     assert outer == {
-        "StackingClassifier": [True, True],
+        "StackingClassifier": [True, True, True],
         "BlurNetClassifier": [],
-        "Pipeline": [True, True],
+        "Pipeline": [True, True, True],
     }
     with pytest.raises(ValueError, match="the CNN reads pixels"):
         _with_outer_features(None, "cnn", 0)
@@ -90,6 +92,7 @@ def test_with_outer_features_sets_every_feature_extractor():
         "estimator__classify__C": [0.1],
         "estimator__features__outer": [True],
         "estimator__features__fringe": [True],
+        "estimator__features__detail_shift": [True],
     }
     # Names the search's estimator has (set_params raises on any other).
     estimator = blurkit.make_model_search("features", param_grid=grid).estimator
