@@ -80,7 +80,7 @@ def _plan(h: int, w: int):
 
     For each axis (0: along the rows) with bands of two frequencies or
     more: the axis, the first index of each band along it (the finest, then
-    the coarser; `_gather` takes them), their width ``k``, the grid's length
+    the coarser; `_band` takes them), their width ``k``, the grid's length
     along the axis, the energies' frequencies kept across it (``keep``), the
     weights of the energies' powers (the smoothing's squared gain; 2 for the
     half-plane's frequencies that stand for two; 0 for the mean) and the two
@@ -119,26 +119,57 @@ def _plan(h: int, w: int):
     return plans, off, zero
 
 
-def _gather(spectrum, axis, starts, k, h, w) -> np.ndarray:
-    """The two bands of ``axis`` from an rfft2 half-plane, by slices (fancy
-    indexing is several times slower): (n, 2, k, across), the frequencies
-    along the axis increasing, those across it in the FFT's order."""
-    n = len(spectrum)
+def _band(spectrum, axis, start, k, h, w) -> np.ndarray:
+    """A one-sided band of ``axis`` from an rfft2 half-plane, by slices
+    (fancy indexing is several times slower): (n, k, across), its
+    frequencies along the axis increasing from ``start``, those across it
+    in the FFT's order."""
     if axis == 1:
-        band = np.empty((n, 2, k, h), dtype=spectrum.dtype)
-        for i, start in enumerate(starts):
-            band[:, i] = spectrum[:, :, start : start + k].transpose(0, 2, 1)
-        return band
+        return spectrum[:, :, start : start + k].transpose(0, 2, 1).copy()
     # Along the rows, the negative frequencies across are the mirror's:
     # S(fy, -fx) = conj(S(-fy, fx)), rows h - r and columns w - j.
-    band = np.empty((n, 2, k, w), dtype=spectrum.dtype)
+    band = np.empty((len(spectrum), k, w), dtype=spectrum.dtype)
     positive = (w + 1) // 2
-    for i, start in enumerate(starts):
-        band[:, i, :, :positive] = spectrum[:, start : start + k, :positive]
-        mirror = spectrum[:, h - start - k + 1 : h - start + 1][:, ::-1]
-        mirror = mirror[:, :, 1 : w - positive + 1][:, :, ::-1]
-        np.conjugate(mirror, out=band[:, i, :, positive:])
+    band[:, :, :positive] = spectrum[:, start : start + k, :positive]
+    mirror = spectrum[:, h - start - k + 1 : h - start + 1][:, ::-1]
+    mirror = mirror[:, :, 1 : w - positive + 1][:, :, ::-1]
+    np.conjugate(mirror, out=band[:, :, positive:])
     return band
+
+
+def _energy_spectrum(band: np.ndarray, grid: int, keep: np.ndarray) -> np.ndarray:
+    """The DFT of a band's energy (n, grid, kept), from the band (n, k,
+    across), which it overwrites."""
+    n, k, m = band.shape
+    flat = band.reshape(n, k * m)
+    scale = flat.real**2
+    scale += flat.imag**2
+    # The band's median power, from every third frequency.
+    sample = scale[:, ::3].copy()
+    middle = sample.shape[1] // 2
+    cap = FRINGE_CAP * np.partition(sample, middle, axis=1)[:, middle]
+    cap = np.maximum(cap, np.finfo(scale.dtype).tiny)[:, np.newaxis]
+    # Amplitudes above the cap's scaled down to it, and all divided by it (1
+    # / sqrt(max(power, cap))): at most 1 then, whatever the image's scale,
+    # so that the energies' powers stay far from float32's limits.
+    np.maximum(scale, cap, out=scale)
+    np.sqrt(scale, out=scale)
+    np.reciprocal(scale, out=scale)
+    flat *= scale
+    del scale
+    # The band's signal on the coarse grid along the axis (its frequencies
+    # shifted down to 0..k-1: a demodulation, which leaves the energy as it
+    # is). The transforms run in place, and each array is let go when done
+    # with: that bounds the memory a large image takes.
+    signal = np.zeros((n, grid, m), dtype=band.dtype)
+    signal[:, :k] = fft.ifft(band, axis=2, norm="forward", overwrite_x=True)
+    del band, flat
+    signal = fft.ifft(signal, axis=1, norm="forward", overwrite_x=True)
+    energy = signal.real**2
+    energy += signal.imag**2
+    del signal
+    energy = fft.rfft(energy, axis=2)[..., keep]
+    return fft.fft(energy, axis=1, overwrite_x=True)
 
 
 def _detail_shift(spectrum: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -147,43 +178,22 @@ def _detail_shift(spectrum: np.ndarray, h: int, w: int) -> np.ndarray:
     plans, off, zero = _plan(h, w)
     best = np.full(n, np.nan)
     for axis, starts, k, grid, keep, weights, along, across in plans:
-        band = _gather(spectrum, axis, starts, k, h, w)
-        m = band.shape[3]
-        # One row per image and band: its reductions and broadcasts run
-        # along contiguous memory.
-        flat = band.reshape(2 * n, k * m)
-        scale = flat.real**2
-        scale += flat.imag**2
-        # Each band's median power, from every third frequency.
-        sample = scale[:, ::3].copy()
-        middle = sample.shape[1] // 2
-        cap = FRINGE_CAP * np.partition(sample, middle, axis=1)[:, middle]
-        cap = np.maximum(cap, np.finfo(scale.dtype).tiny)[:, np.newaxis]
-        # Amplitudes above the cap's scaled down to it: sqrt(cap / power).
-        np.maximum(scale, cap, out=scale)
-        np.divide(cap, scale, out=scale)
-        np.sqrt(scale, out=scale)
-        flat *= scale
-        # The band signals on the coarse grid along the axis (the band's
-        # frequencies shifted down to 0..k-1: a demodulation, which leaves
-        # the energy as it is).
-        coarse = np.zeros((n, 2, grid, m), dtype=band.dtype)
-        coarse[:, :, :k] = fft.ifft(band, axis=3, norm="forward", overwrite_x=True)
-        signal = fft.ifft(coarse, axis=2, norm="forward", overwrite_x=True)
-        energy = signal.real**2
-        energy += signal.imag**2
-        energy = fft.rfft(energy, axis=3)[..., keep]
-        energy = fft.fft(energy, axis=2, overwrite_x=True)
-        power = energy.real**2 + energy.imag**2
-        norms = np.sqrt(power.reshape(2 * n, -1) @ weights.ravel()).reshape(n, 2)
-        cross = energy[:, 0] * np.conj(energy[:, 1])
+        finest, coarser = (
+            _energy_spectrum(_band(spectrum, axis, start, k, h, w), grid, keep)
+            for start in starts
+        )
+        norms = [
+            np.sqrt((energy.real**2 + energy.imag**2).reshape(n, -1) @ weights.ravel())
+            for energy in (finest, coarser)
+        ]
+        cross = finest * np.conj(coarser)
         cross *= weights
         # The correlation at each lag: the DFT along the axis for every
         # image at once, then across it, keeping the real part.
         lagged = along @ cross  # (n, lags, kept)
         lagged = np.concatenate([lagged.real, lagged.imag], axis=2)
         table = (lagged.reshape(-1, lagged.shape[2]) @ across).reshape(n, -1)
-        denominator = norms[:, 0] * norms[:, 1]
+        denominator = norms[0] * norms[1]
         shift = table[:, off].max(axis=1) - table[:, zero]
         shift = np.divide(
             shift, denominator, out=np.full(n, np.nan), where=denominator > 0
