@@ -58,8 +58,10 @@ Usage::
                                  [--sigma] [--out-md FILE]
 
 A family named ``features+outer`` (or ``hybrid+outer``), or
-``--outer-features`` for all of them, adds the outer features
-(``blurkit.with_outer_features``). ``--seeds`` prints, instead of one seed's
+``--outer-features`` for all of them, adds the outer features, the fringe
+and the detail shift (``blurkit.with_outer_features``); ``+fringe`` and
+``+shift`` add those two alone, ``+outer+noshift`` the option as it was
+before the detail shift. ``--seeds`` prints, instead of one seed's
 shares, the images labelled wrong in each case summed over the seeds, each
 drawing its own split, augmentation and degradations, with crops of the
 clean slices (`CROP_SIZES`) as extra label-keeping cases.
@@ -419,18 +421,21 @@ def _split(data: Path, seed: int):
 
 def _models(families, seed: int, outer_features=False, baseline=True) -> dict:
     """A model per family name (checked by `main`): ``name+outer`` (or
-    ``outer_features``) adds the outer features to the features or hybrid
-    family, ``name+fringe`` the fringe feature (``+outer+fringe`` both);
-    ``baseline`` adds the Laplacian baseline."""
+    ``outer_features``) adds the option's features (outer, fringe, detail
+    shift) to the features or hybrid family, ``+fringe`` and ``+shift`` one
+    of those, ``+noshift`` leaves the detail shift out; ``baseline`` adds
+    the Laplacian baseline."""
     models = {}
     for name in families:
         family, *extras = name.split("+")
         model = blurkit.make_classifier(family, random_state=seed)
         if ("outer" in extras or outer_features) and family != "cnn":
             model = blurkit.with_outer_features(model)
-        if "fringe" in extras:
-            for features in _feature_extractors(model):
+        for features in _feature_extractors(model):
+            if "fringe" in extras:
                 features.set_params(fringe=True)
+            if "shift" in extras or "noshift" in extras:
+                features.set_params(detail_shift="shift" in extras)
         models[name] = model
     if baseline:
         models["Laplacian"] = make_pipeline(
@@ -660,13 +665,13 @@ def main(argv=None) -> int:
         family, *extras = name.split("+")
         if (
             family not in blurkit.FAMILIES
-            or not set(extras) <= {"outer", "fringe"}
+            or not set(extras) <= {"outer", "fringe", "shift", "noshift"}
             or (extras and family == "cnn")
         ):
             print(
                 f"heldout.py: unknown family {name!r}; expected "
                 f"{', '.join(blurkit.FAMILIES)}, the features or hybrid "
-                "optionally with +outer, +fringe or +outer+fringe",
+                "optionally with +outer, +fringe, +shift or +outer+noshift",
                 file=sys.stderr,
             )
             return 2
