@@ -10,8 +10,8 @@ current folder. The model is chosen by cross-validated model selection among
 blurkit's families (see ``blurkit.make_model_search``) and the CV table is
 printed. With ``--data ../shared/data`` (the OASIS challenge images) the output
 reproduces ``validation/subjects.tsv`` line for line. ``--outer-features``
-gives the features (of the features and hybrid families) the outer features
-and the fringe feature (see ``blurkit.with_outer_features``).
+gives the features (of the features and hybrid families) the outer features,
+the fringe and the detail shift (see ``blurkit.with_outer_features``).
 
 It also writes the evaluation report of the validation set, a self-contained
 HTML page (metrics, confusion matrix, ROC and reliability curves, feature
@@ -44,8 +44,8 @@ def main(argv=None):
     parser.add_argument(
         "--outer-features",
         action="store_true",
-        help="also read the detail just outside the head and the fringes of "
-        "the finest band (features and hybrid)",
+        help="also read the detail just outside the head, and the fringes of "
+        "the finest band and its shift (features and hybrid)",
     )
     parser.add_argument(
         "--n-jobs",
