@@ -30,6 +30,31 @@ def demo_train():
     return blurkit.load_dataset(DEMO_DATA / "train")
 
 
+@pytest.fixture(scope="session")
+def sharp(demo_train):
+    """The first 8 sharp slices of the demo training set (float64, read-only:
+    shared by every test that asks for them)."""
+    images = demo_train.images[demo_train.labels == 1][:8].astype(np.float64)
+    images.setflags(write=False)
+    return images
+
+
+def translated_late(image, axis=0):
+    """``image`` with its last 30% of k-space lines along ``axis`` acquired
+    after a translation of (3, 2) px (blurkit's ``kspace_motion``, linear
+    ordering: the outer lines of one side)."""
+    from blurkit.degrade import kspace_motion
+
+    return kspace_motion(
+        image,
+        rotations=[0.0],
+        translations=[(3.0, 2.0)],
+        times=[0.7],
+        axis=axis,
+        reference="first",
+    )
+
+
 def blur(image, sigma):
     return ndimage.gaussian_filter(image, sigma)
 

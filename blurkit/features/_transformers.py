@@ -19,14 +19,12 @@ from ..metrics import (
     laplacian_variance_stack,
     log10_ratio,
 )
-from ..metrics._fringe import FRINGE_NAMES
-from ..metrics._outer import OUTER_NAMES
 from ..metrics._sharpness import (
+    OPTIONAL_FEATURES,
     _sharpness_features,
     resampling_mode,
     resampling_names,
 )
-from ..metrics._shift import SHIFT_NAMES
 
 __all__ = ["FFTSharpness", "LaplacianVariance", "SharpnessFeatures"]
 
@@ -375,9 +373,8 @@ class SharpnessFeatures(_ImageFeatures):
         # before the outer features (blurkit 0.4), the fringe or the detail
         # shift: none either.
         state.setdefault("resampling", False)
-        state.setdefault("outer", False)
-        state.setdefault("fringe", False)
-        state.setdefault("detail_shift", False)
+        for flag in OPTIONAL_FEATURES:
+            state.setdefault(flag, False)
         super().__setstate__(state)
 
     def _check_params(self):
@@ -394,12 +391,10 @@ class SharpnessFeatures(_ImageFeatures):
                 f"{self.n_orientations!r}."
             )
         # A string ("False") would read as True.
-        if not isinstance(self.outer, (bool, np.bool_)):
-            raise ValueError(f"outer must be True or False; got {self.outer!r}.")
-        for name in ("fringe", "detail_shift"):
-            value = getattr(self, name)
+        for flag in OPTIONAL_FEATURES:
+            value = getattr(self, flag)
             if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {value!r}.")
+                raise ValueError(f"{flag} must be True or False; got {value!r}.")
 
     def _names(self):
         edges = self.band_edges
@@ -407,9 +402,8 @@ class SharpnessFeatures(_ImageFeatures):
         for lo, hi in zip(edges[1:-1], edges[2:], strict=True):
             names += [f"band_{lo:g}_{hi:g}_mean", f"band_{lo:g}_{hi:g}_min"]
         names.append("noise_to_signal")
-        names += list(OUTER_NAMES) if self.outer else []
-        names += list(FRINGE_NAMES) if self.fringe else []
-        names += list(SHIFT_NAMES) if self.detail_shift else []
+        for flag, extra in OPTIONAL_FEATURES.items():
+            names += list(extra) if getattr(self, flag) else []
         return names + resampling_names(self.resampling)
 
     # Computed in float32 anyway (see sharpness_features).
@@ -423,7 +417,5 @@ class SharpnessFeatures(_ImageFeatures):
             self.n_orientations,
             self.subtract_noise,
             self.resampling,
-            bool(self.outer),
-            bool(self.fringe),
-            bool(self.detail_shift),
+            *(bool(getattr(self, flag)) for flag in OPTIONAL_FEATURES),
         )

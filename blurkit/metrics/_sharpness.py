@@ -35,6 +35,15 @@ __all__ = [
 SHARPNESS_BAND_EDGES = (0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.8, 1.0)
 """Default band edges of `sharpness_features`, as fractions of Nyquist."""
 
+OPTIONAL_FEATURES = {
+    "outer": OUTER_NAMES,
+    "fringe": FRINGE_NAMES,
+    "detail_shift": SHIFT_NAMES,
+}
+"""The optional feature groups: each flag of `sharpness_features` and the
+names of the columns it adds, in their order (after ``noise_to_signal``,
+before the resampling features)."""
+
 LOG_FLOOR = -6.0
 """Floor of the log10 power ratios: what a band holding no detail reads as."""
 
@@ -174,20 +183,11 @@ def sharpness_features_stack(
     blurkit reads 8-bit images) to float32 rounding (see `_float32_crop`).
     """
     stack = np.asarray(stack)
-    if stack.dtype == np.uint8 and stack.ndim == 3 and 0 not in stack.shape:
-        # Grey levels are finite and bounded: nothing to check.
-        return _sharpness_features(
-            stack,
-            band_edges,
-            n_orientations,
-            subtract_noise,
-            resampling,
-            outer,
-            fringe,
-            detail_shift,
-        )
+    # Grey levels are finite and bounded: nothing to check.
+    if not (stack.dtype == np.uint8 and stack.ndim == 3 and 0 not in stack.shape):
+        stack = as_image_stack(stack)
     return _sharpness_features(
-        as_image_stack(stack),
+        stack,
         band_edges,
         n_orientations,
         subtract_noise,
@@ -271,14 +271,16 @@ def _sharpness_features(
         if mode:
             lines[0][block], lines[1][block] = _line_details(scratch, down)
         del down
-        if n_shift:
+        if n_fringe or n_shift:
             spectrum = tukey_spectrum(scratch)
-            tukey_values[block, n_fringe:] = detail_shift_features(scratch, spectrum)
-            if fringe:
+            if n_shift:
+                tukey_values[block, n_fringe:] = detail_shift_features(
+                    scratch, spectrum
+                )
+            if n_fringe:
+                # Last: it squares the spectrum in place.
                 tukey_values[block, :n_fringe] = fringe_features(scratch, spectrum)
             del spectrum
-        elif fringe:
-            tukey_values[block] = fringe_features(scratch)
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
         corner_noise[block] = _corner_noise(spectrum, energy, w)

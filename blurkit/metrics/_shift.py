@@ -52,7 +52,14 @@ import functools
 import numpy as np
 from scipy import fft
 
-from ._fringe import FRINGE_CAP, FRINGE_CUT, MAX_LAG, MIN_CROSS_LAG, tukey_spectrum
+from ._fringe import (
+    FRINGE_CAP,
+    FRINGE_CUT,
+    MAX_LAG,
+    MIN_CROSS_LAG,
+    _lag_dft,
+    tukey_spectrum,
+)
 
 __all__ = ["SHIFT_NAMES", "detail_shift_features"]
 
@@ -85,8 +92,8 @@ def _plan(h: int, w: int):
     weights of the energies' powers (the smoothing's squared gain; 2 for the
     half-plane's frequencies that stand for two; 0 for the mean) and the two
     DFTs to the lags (``along``: (lags, grid), ``across``: ``[cos | -sin]``,
-    (2 kept, lags)). Then, for the lags laid out as a (lags, lags) table: the indices
-    of those that count (``off``) and of lag 0.
+    (2 kept, lags)). Then, for the lags laid out as a (lags, lags) table:
+    the indices of those that count (``off``) and of lag 0.
     """
     lags = np.arange(-MAX_LAG, MAX_LAG + 1)
     chebyshev = np.maximum(np.abs(lags)[:, np.newaxis], np.abs(lags)[np.newaxis, :])
@@ -110,8 +117,8 @@ def _plan(h: int, w: int):
         gain = np.exp(-4 * np.pi**2 * SMOOTH_PX**2 * (u[:, np.newaxis] ** 2 + v**2))
         weights = gain * np.where(v == 0, 1.0, 2.0)
         weights[0, 0] = 0.0
-        along = np.exp(2j * np.pi * lags[:, np.newaxis] * u).astype(np.complex64)
-        across = np.exp(2j * np.pi * v[:, np.newaxis] * lags)
+        along = _lag_dft(u, lags).astype(np.complex64)
+        across = _lag_dft(v, lags).T
         across = np.concatenate([across.real, -across.imag]).astype(np.float32)
         plans.append(
             (axis, starts, k, grid, keep, weights.astype(np.float32), along, across)

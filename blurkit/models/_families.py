@@ -203,6 +203,11 @@ FAMILIES = MappingProxyType(
 order they compete (ties in model selection go to the first)."""
 
 
+OUTER_FEATURES_OPTION = ("outer", "fringe", "detail_shift")
+"""The :class:`~blurkit.SharpnessFeatures` flags that `with_outer_features`
+(``--outer-features``) sets."""
+
+
 def with_outer_features(estimator):
     """A clone of ``estimator`` whose sharpness features include the outer ones.
 
@@ -254,7 +259,7 @@ def with_outer_features(estimator):
         )
     # The clone's own objects: get_params returns them, not copies.
     for features in extractors:
-        features.set_params(outer=True, fringe=True, detail_shift=True)
+        features.set_params(**dict.fromkeys(OUTER_FEATURES_OPTION, True))
     return estimator
 
 

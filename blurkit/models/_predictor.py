@@ -47,14 +47,12 @@ from .._validation import (
 
 # The checked-input entry point of sharpness_features_stack: predict_proba
 # has validated the images already.
-from ..metrics._fringe import FRINGE_NAMES
-from ..metrics._outer import OUTER_NAMES
 from ..metrics._sharpness import (
+    OPTIONAL_FEATURES,
     _sharpness_features,
     resampling_mode,
     resampling_names,
 )
-from ..metrics._shift import SHIFT_NAMES
 from ._blurnet_numpy import blurnet_proba_numpy, check_blurnet_weights
 
 __all__ = ["FeaturesPredictor", "NetPredictor", "export_predictor", "make_predictor"]
@@ -158,9 +156,7 @@ class FeaturesPredictor(_Predictor):
         self.classes_ = np.asarray(classes)
         self.features = {
             "resampling": False,
-            "outer": False,
-            "fringe": False,
-            "detail_shift": False,
+            **dict.fromkeys(OPTIONAL_FEATURES, False),
             **features,
         }
         self.mean = np.asarray(mean, dtype=np.float64)
@@ -175,9 +171,8 @@ class FeaturesPredictor(_Predictor):
         self.expanded = expanded_mean is not None
         n_features = 2 * (len(self.features["band_edges"]) - 2) + 1
         n_features += len(resampling_names(self.features["resampling"]))
-        n_features += len(OUTER_NAMES) if self.features["outer"] else 0
-        n_features += len(FRINGE_NAMES) if self.features["fringe"] else 0
-        n_features += len(SHIFT_NAMES) if self.features["detail_shift"] else 0
+        for flag, extra in OPTIONAL_FEATURES.items():
+            n_features += len(extra) if self.features[flag] else 0
         n_terms = n_features
         shapes = {
             "mean": (self.mean.shape, (n_features,)),
@@ -207,9 +202,7 @@ class FeaturesPredictor(_Predictor):
             self.features["n_orientations"],
             self.features["subtract_noise"],
             self.features["resampling"],
-            bool(self.features["outer"]),
-            bool(self.features["fringe"]),
-            bool(self.features["detail_shift"]),
+            *(bool(self.features[flag]) for flag in OPTIONAL_FEATURES),
         )
         # StandardScaler.transform, [PolynomialFeatures(2, include_bias=False)
         # and StandardScaler.transform,] then LogisticRegression's
@@ -386,9 +379,7 @@ def _predictor_of(model: Any):
                 "n_orientations": int(features.n_orientations),
                 "subtract_noise": bool(features.subtract_noise),
                 "resampling": resampling_mode(features.resampling) or False,
-                "outer": bool(features.outer),
-                "fringe": bool(features.fringe),
-                "detail_shift": bool(features.detail_shift),
+                **{flag: bool(getattr(features, flag)) for flag in OPTIONAL_FEATURES},
             },
             mean=scaler.mean_,
             scale=scaler.scale_,

@@ -105,7 +105,7 @@ def train_detector(
 def _with_outer_features(param_grid, family, random_state):
     """``param_grid`` (or the default one) with the outer features in its models."""
     from ..models import default_param_grid, with_outer_features
-    from ..models._families import _feature_extractors
+    from ..models._families import OUTER_FEATURES_OPTION, _feature_extractors
 
     if family == "cnn":
         raise ValueError(
@@ -119,14 +119,8 @@ def _with_outer_features(param_grid, family, random_state):
     for grid in grids:
         if "estimator" not in grid:
             # The search's own estimator: the features pipeline.
-            changed.append(
-                {
-                    **grid,
-                    "estimator__features__outer": [True],
-                    "estimator__features__fringe": [True],
-                    "estimator__features__detail_shift": [True],
-                }
-            )
+            flags = {f"estimator__features__{f}": [True] for f in OUTER_FEATURES_OPTION}
+            changed.append({**grid, **flags})
             continue
         # The CNN's candidates have no features and stay as they are.
         models = [

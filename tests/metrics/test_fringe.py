@@ -4,23 +4,17 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import DEMO_DATA
+from conftest import translated_late
 from scipy.signal.windows import tukey
 
 import blurkit
 from blurkit import SharpnessFeatures
-from blurkit.degrade import add_noise, kspace_motion, kspace_spike
+from blurkit.degrade import add_noise, kspace_spike
 from blurkit.metrics import _sharpness, sharpness_features_stack
 from blurkit.metrics._fringe import FRINGE_NAMES, fringe_features
 
 # Column of the fringe among the 17 of SharpnessFeatures(fringe=True).
 FRINGE = 15
-
-
-@pytest.fixture(scope="module")
-def sharp():
-    train = blurkit.load_dataset(DEMO_DATA / "train")
-    return train.images[train.labels == 1][:8].astype(np.float64)
 
 
 def _fringe_of(images):
@@ -77,17 +71,7 @@ def test_a_translation_of_one_side_of_k_space_doubles_the_fine_detail(sharp):
     clean = _fringe_of(sharp)
     assert np.all(clean < -0.9)
     for axis in (0, 1):
-        moved = [
-            kspace_motion(
-                image,
-                rotations=[0.0],
-                translations=[(3.0, 2.0)],
-                times=[0.7],
-                axis=axis,
-                reference="first",
-            )
-            for image in sharp
-        ]
+        moved = [translated_late(image, axis) for image in sharp]
         rise = _fringe_of(moved) - clean
         assert np.all(rise > 0.15), rise
         # A k-space spike in the same band moves it less: its power is capped.

@@ -4,24 +4,18 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import DEMO_DATA
+from conftest import translated_late
 from scipy import ndimage
 
 import blurkit
 from blurkit import SharpnessFeatures
-from blurkit.degrade import add_noise, degrade, kspace_motion, resize_canvas
+from blurkit.degrade import add_noise, degrade, resize_canvas
 from blurkit.metrics import _outer, _sharpness, sharpness_features_stack
 from blurkit.metrics._outer import OUTER_NAMES, outer_features
 from blurkit.metrics._spatial import _noise_responses, second_difference
 
 # Columns of the outer features among the 18 of SharpnessFeatures(outer=True).
 OUTER = slice(15, 17)
-
-
-@pytest.fixture(scope="module")
-def sharp():
-    train = blurkit.load_dataset(DEMO_DATA / "train")
-    return train.images[train.labels == 1][:8].astype(np.float64)
 
 
 def _outer_of(images):
@@ -145,16 +139,7 @@ def test_clean_slices_and_crops_have_no_outer_detail(sharp):
 def test_a_translation_during_the_acquisition_puts_detail_outside(sharp):
     # Lines acquired after a translation: the power spectrum hardly changes,
     # but fine detail lands outside the head.
-    moved = [
-        kspace_motion(
-            image,
-            rotations=[0.0],
-            translations=[(3.0, 2.0)],
-            times=[0.7],
-            reference="first",
-        )
-        for image in sharp
-    ]
+    moved = [translated_late(image) for image in sharp]
     assert np.all(_outer_of(moved)[:, 0] > 0.2)
 
 

@@ -5,7 +5,6 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import DEMO_DATA
 from scipy.signal.windows import tukey
 
 import blurkit
@@ -18,12 +17,6 @@ from blurkit.metrics._shift import SHIFT_NAMES, detail_shift_features
 # Columns of SharpnessFeatures(outer=True, fringe=True, detail_shift=True):
 # bands (14), noise, outer (2), fringe, detail_shift, resampling.
 FRINGE, SHIFT = 17, 18
-
-
-@pytest.fixture(scope="module")
-def sharp():
-    train = blurkit.load_dataset(DEMO_DATA / "train")
-    return train.images[train.labels == 1][:8].astype(np.float64)
 
 
 def _shift_of(images):
