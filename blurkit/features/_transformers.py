@@ -280,8 +280,9 @@ class SharpnessFeatures(_ImageFeatures):
     band, the two copies of the fine detail that a translation of one side
     of k-space leaves in the image's magnitude; with ``detail_shift=True``,
     ``detail_shift``: how far the finest detail lies from coarser detail of
-    the same edges, which a translation of both sides' outer lines moves;
-    and
+    the same edges, which a translation of both sides' outer lines moves
+    (these two are computed only for slices with detail outside the head,
+    where motion puts it; others take a clean slice's values); and
     ``resampling``: the evidence that every 2nd or every 3rd line along an
     axis was interpolated from its neighbours, as when slices 2-3 times
     thicker, or a nearest-neighbour downsampling, are resampled back (0 for

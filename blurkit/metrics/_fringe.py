@@ -37,7 +37,9 @@ leaks along its row and column and reads as a fringe:
 then log10 of the larger of the two axes (plus 1e-6). A clean slice gives
 about -1.3 to -1.0, a slice whose fine detail is doubled up to 0. An image
 whose band holds no power (constant, or too small to have such frequencies)
-gives -6. Off by default: these are features of ``SharpnessFeatures(fringe=True)``.
+gives -6. `sharpness_features` computes it only for slices with
+detail outside the head (``outer_detail`` above ``MOTION_GATE``). Off by
+default: the feature of ``SharpnessFeatures(fringe=True)``.
 """
 
 from __future__ import annotations

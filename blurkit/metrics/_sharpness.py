@@ -229,14 +229,13 @@ def _sharpness_features(
     n_outer = len(OUTER_NAMES) if outer else 0
     n_fringe = len(FRINGE_NAMES) if fringe else 0
     n_shift = len(SHIFT_NAMES) if detail_shift else 0
-    # The fringe and the detail shift read one spectrum, its own window's.
-    tukey_values = np.empty((n, n_fringe + n_shift))
     # Grids too small for the noise filter have no head: nothing outside it.
-    outer_values = np.tile(OUTER_NONE[:n_outer], (n, 1))
+    # The fringe and the detail shift need the outer detail too (their gate).
+    outer_values = np.tile(OUTER_NONE, (n, 1))
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     if mode:
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
-    gather = outer and h >= 3 and w >= 3
+    gather = (outer or n_fringe or n_shift) and h >= 3 and w >= 3
     if gather:
         # The noise grid's intensities and filter responses, gathered over
         # several blocks for `outer_features`.
@@ -271,16 +270,6 @@ def _sharpness_features(
         if mode:
             lines[0][block], lines[1][block] = _line_details(scratch, down)
         del down
-        if n_fringe or n_shift:
-            spectrum = tukey_spectrum(scratch)
-            if n_shift:
-                tukey_values[block, n_fringe:] = detail_shift_features(
-                    scratch, spectrum
-                )
-            if n_fringe:
-                # Last: it squares the spectrum in place.
-                tukey_values[block, :n_fringe] = fringe_features(scratch, spectrum)
-            del spectrum
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
         corner_noise[block] = _corner_noise(spectrum, energy, w)
@@ -305,8 +294,44 @@ def _sharpness_features(
     if n_outer:
         features[:, n_bands + 1 : n_bands + 1 + n_outer] = outer_values
     if n_fringe or n_shift:
-        features[:, n_bands + 1 + n_outer : n_bands + 1 + n_extra] = tukey_values
+        features[:, n_bands + 1 + n_outer : n_bands + 1 + n_extra] = _tukey_features(
+            stack, outer_values[:, 0], n_fringe, n_shift
+        )
     return features
+
+
+MOTION_GATE = 0.02
+"""``outer_detail`` above which ``fringe`` and ``detail_shift`` are computed.
+
+Motion during the acquisition puts fine detail just outside the head (held-
+out phase errors: ``outer_detail`` 0.03 and more; TorchIO's motion 0.08 and
+more), where a clean slice has none (0 exactly, about 0 with noise). A slice
+at or below the gate takes `CLEAN_TUKEY` instead: no second spectrum is
+computed for it, and a tight crop or a clean slice cannot read as moved.
+"""
+
+CLEAN_TUKEY = (-1.2, 0.0)
+"""``fringe`` and ``detail_shift`` of a slice the gate keeps closed: their
+medians on the challenge's clean sharp slices."""
+
+
+def _tukey_features(stack, outer_detail, n_fringe, n_shift) -> np.ndarray:
+    """``fringe`` and/or ``detail_shift`` of a stack's images (columns in
+    that order): computed where ``outer_detail`` exceeds `MOTION_GATE`, a
+    block of such images at a time; `CLEAN_TUKEY` elsewhere."""
+    clean = np.array(CLEAN_TUKEY)[[0] * n_fringe + [1] * n_shift]
+    values = np.tile(clean, (len(stack), 1))
+    moved = np.flatnonzero(outer_detail > MOTION_GATE)
+    for start in range(0, len(moved), _BLOCK):
+        chosen = moved[start : start + _BLOCK]
+        scratch = _float32_crop(stack[chosen])
+        spectrum = tukey_spectrum(scratch)
+        if n_shift:
+            values[chosen, n_fringe:] = detail_shift_features(scratch, spectrum)
+        if n_fringe:
+            # Last: it squares the spectrum in place.
+            values[chosen, :n_fringe] = fringe_features(scratch, spectrum)
+    return values
 
 
 def _plausible_noise(noise, highest, crop_shape, edges, corner_noise) -> np.ndarray:
@@ -568,6 +593,13 @@ def sharpness_features(
     the larger axis's (about -0.04 to 0.04 on a clean slice, a few
     hundredths more on a moved one; 0 with no such bands). See
     ``blurkit.metrics._shift``.
+
+    Both are computed only for slices with detail outside the head:
+    ``outer_detail`` (computed for them, whether ``outer`` is set or not)
+    above 0.02 (``MOTION_GATE``), where motion puts it and a clean slice,
+    sharp or blurred, has none. Other slices take a clean sharp slice's
+    values, -1.2 and 0: they cost no second spectrum, and a tight crop or a
+    clean slice whose fine detail happens to correlate cannot read as moved.
 
     Examples
     --------

@@ -41,8 +41,9 @@ along it, and so is its energy; the smoothing leaves nothing of the
 energies' spectra beyond `ENERGY_CUT` cycles per pixel across the axis; and
 the correlation is needed at 17 x 17 lags only, two small DFTs. On a
 120x120 image: 27 points instead of 120 along the axis, 37 frequencies
-instead of 120 across it. Off by default: the feature of
-``SharpnessFeatures(detail_shift=True)``.
+instead of 120 across it. `sharpness_features` computes it only for slices
+with detail outside the head (``outer_detail`` above ``MOTION_GATE``). Off
+by default: the feature of ``SharpnessFeatures(detail_shift=True)``.
 """
 
 from __future__ import annotations

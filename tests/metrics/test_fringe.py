@@ -112,14 +112,23 @@ def test_the_fringe_is_added_on_request(sharp):
     ]
     default = SharpnessFeatures().fit(sharp)
     assert default.fringe is False and default.n_features_out_ == 16
+    # Clean slices (no detail outside the head) and moved ones.
+    images = list(sharp[:4]) + [translated_late(image) for image in sharp[:4]]
     kept = [i for i in range(17) if i != FRINGE]
-    with_fringe = features.transform(sharp)
-    np.testing.assert_array_equal(default.transform(sharp), with_fringe[:, kept])
-    # Read on the features' crop (120x120 of these 121x121 slices).
-    crop = _sharpness._float32_crop(np.stack(sharp).astype(np.float32))
-    np.testing.assert_allclose(with_fringe[:, FRINGE], fringe_features(crop)[:, 0])
+    with_fringe = features.transform(images)
+    np.testing.assert_array_equal(default.transform(images), with_fringe[:, kept])
+    # Read on the features' crop (120x120 of these 121x121 slices) where
+    # the gate opens; a clean slice's value elsewhere.
+    crop = _sharpness._float32_crop(np.stack(images).astype(np.float32))
+    outer_detail = both.transform(images)[:, 15]
+    np.testing.assert_array_equal(outer_detail[:4] > _sharpness.MOTION_GATE, False)
+    np.testing.assert_array_equal(outer_detail[4:] > _sharpness.MOTION_GATE, True)
+    np.testing.assert_allclose(
+        with_fringe[:, FRINGE],
+        [_sharpness.CLEAN_TUKEY[0]] * 4 + fringe_features(crop[4:])[:, 0].tolist(),
+    )
     np.testing.assert_array_equal(
-        sharpness_features_stack(np.stack(sharp), fringe=True), with_fringe
+        sharpness_features_stack(np.stack(images), fringe=True), with_fringe
     )
     assert blurkit.sharpness_features(sharp[0], fringe=True).shape == (17,)
 

@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import translated_late
 from scipy.signal.windows import tukey
 
 import blurkit
@@ -161,17 +162,25 @@ def test_the_shift_is_added_on_request(sharp):
     ]
     option = SharpnessFeatures(outer=True, fringe=True).fit(sharp)
     assert option.detail_shift is False and option.n_features_out_ == 19
-    values = features.transform(sharp)
+    # Clean slices (no detail outside the head) and moved ones.
+    images = list(sharp[:4]) + [translated_late(image, axis=1) for image in sharp[:4]]
+    values = features.transform(images)
     kept = [i for i in range(20) if i != SHIFT]
-    np.testing.assert_array_equal(option.transform(sharp), values[:, kept])
+    np.testing.assert_array_equal(option.transform(images), values[:, kept])
     # Read on the features' crop (120x120 of these 121x121 slices), from the
-    # spectrum that the fringe reads too.
-    crop = _sharpness._float32_crop(np.stack(sharp).astype(np.float32))
-    np.testing.assert_allclose(values[:, SHIFT], detail_shift_features(crop)[:, 0])
-    np.testing.assert_allclose(values[:, FRINGE], fringe_features(crop)[:, 0])
+    # spectrum that the fringe reads too, where the gate opens; a clean
+    # slice's values elsewhere.
+    moved = values[:, 15] > _sharpness.MOTION_GATE
+    np.testing.assert_array_equal(moved, [False] * 4 + [True] * 4)
+    crop = _sharpness._float32_crop(np.stack(images[4:]).astype(np.float32))
+    np.testing.assert_allclose(values[4:, SHIFT], detail_shift_features(crop)[:, 0])
+    np.testing.assert_allclose(values[4:, FRINGE], fringe_features(crop)[:, 0])
+    np.testing.assert_array_equal(
+        values[:4, [FRINGE, SHIFT]], np.tile(_sharpness.CLEAN_TUKEY, (4, 1))
+    )
     np.testing.assert_array_equal(
         sharpness_features_stack(
-            np.stack(sharp), outer=True, fringe=True, detail_shift=True
+            np.stack(images), outer=True, fringe=True, detail_shift=True
         ),
         values,
     )
