@@ -54,16 +54,17 @@ Usage::
 
     python benchmarks/heldout.py [--data ../shared/data]
                                  [--families features,cnn,hybrid]
-                                 [--seed N | --seeds 0-6] [--outer-features]
+                                 [--seed N | --seeds 0-6] [--no-outer-features]
                                  [--sigma] [--out-md FILE]
 
-A family named ``features+outer`` (or ``hybrid+outer``), or
-``--outer-features`` for all of them, adds the outer features, the fringe
-and the detail shift (``blurkit.with_outer_features``); ``+fringe`` and
-``+shift`` add those two alone, ``+outer+noshift`` the option as it was
-before the detail shift. ``--seeds`` prints, instead of one seed's
-shares, the images labelled wrong in each case summed over the seeds, each
-drawing its own split, augmentation and degradations, with crops of the
+The features and hybrid families read the outer features, the fringe and the
+detail shift, as blurkit's defaults do (``+outer`` says so too); ``+plain`` (or
+``--no-outer-features`` for all of them) leaves them out
+(``blurkit.with_outer_features(model, False)``), ``+plain+fringe`` and
+``+plain+shift`` add one of the last two alone, ``+noshift`` leaves the detail
+shift out (the option as it was before it). ``--seeds`` prints, instead of one
+seed's shares, the images labelled wrong in each case summed over the seeds,
+each drawing its own split, augmentation and degradations, with crops of the
 clean slices (`CROP_SIZES`) as extra label-keeping cases.
 
 ``--sigma`` also checks the blur estimate: a ``BlurSigmaRegressor`` trained
@@ -419,18 +420,19 @@ def _split(data: Path, seed: int):
     return x_fit, y_fit, x_test, y_test
 
 
-def _models(families, seed: int, outer_features=False, baseline=True) -> dict:
-    """A model per family name (checked by `main`): ``name+outer`` (or
-    ``outer_features``) adds the option's features (outer, fringe, detail
-    shift) to the features or hybrid family, ``+fringe`` and ``+shift`` one
-    of those, ``+noshift`` leaves the detail shift out; ``baseline`` adds
-    the Laplacian baseline."""
+def _models(families, seed: int, outer_features=None, baseline=True) -> dict:
+    """A model per family name (checked by `main`): the features and hybrid
+    families with the outer features, the fringe and the detail shift, as
+    blurkit's defaults; ``+plain`` (or ``outer_features=False``) without
+    them, ``+fringe`` and ``+shift`` with those, ``+noshift`` without the
+    detail shift; ``baseline`` adds the Laplacian baseline."""
     models = {}
     for name in families:
         family, *extras = name.split("+")
         model = blurkit.make_classifier(family, random_state=seed)
-        if ("outer" in extras or outer_features) and family != "cnn":
-            model = blurkit.with_outer_features(model)
+        if family != "cnn":
+            plain = "plain" in extras or outer_features is False
+            model = blurkit.with_outer_features(model, not plain)
         for features in _feature_extractors(model):
             if "fringe" in extras:
                 features.set_params(fringe=True)
@@ -492,7 +494,7 @@ def _fit(models: dict, x_fit, y_fit) -> None:
 
 
 def seeds_table(
-    data: Path, families, seeds, outer_features=False, make_models=None
+    data: Path, families, seeds, outer_features=None, make_models=None
 ) -> str:
     """Images labelled wrong per case and model, summed over ``seeds``.
 
@@ -643,8 +645,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--outer-features",
-        action="store_true",
-        help="the features and hybrid models with the outer features",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="--no-outer-features: the features and hybrid models without the "
+        "outer features (the default reads them)",
     )
     parser.add_argument(
         "--seeds",
@@ -665,13 +669,13 @@ def main(argv=None) -> int:
         family, *extras = name.split("+")
         if (
             family not in blurkit.FAMILIES
-            or not set(extras) <= {"outer", "fringe", "shift", "noshift"}
+            or not set(extras) <= {"outer", "plain", "fringe", "shift", "noshift"}
             or (extras and family == "cnn")
         ):
             print(
                 f"heldout.py: unknown family {name!r}; expected "
                 f"{', '.join(blurkit.FAMILIES)}, the features or hybrid "
-                "optionally with +outer, +fringe, +shift or +outer+noshift",
+                "optionally with +plain, +plain+fringe, +plain+shift or +noshift",
                 file=sys.stderr,
             )
             return 2

@@ -527,8 +527,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--outer-features",
-        action="store_true",
-        help="train with the outer features (blurkit train --outer-features)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="--no-outer-features trains without the outer features (blurkit "
+        "train --no-outer-features); they are the default",
     )
     parser.add_argument(
         "--random-state",
@@ -541,7 +543,9 @@ def main(argv=None) -> int:
         "--plot", type=Path, default=None, help="limit-of-detection figure (PNG)"
     )
     args = parser.parse_args(argv)
-    if args.model is not None and (args.outer_features or args.random_state != 0):
+    if args.model is not None and (
+        args.outer_features is not None or args.random_state != 0
+    ):
         parser.error(
             "--outer-features and --random-state train a model: not with --model"
         )
@@ -571,7 +575,9 @@ def main(argv=None) -> int:
             outer_features=args.outer_features,
             log=None,
         )
-        outer = " --outer-features" if args.outer_features else ""
+        outer = {None: "", True: " --outer-features", False: " --no-outer-features"}[
+            args.outer_features
+        ]
         model_desc = (
             f"blurkit: trained as `blurkit train DIR/train --model {args.family}"
             f"{outer} --random-state {args.random_state}`"

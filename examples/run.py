@@ -3,15 +3,16 @@
 Usage::
 
     python examples/run.py [--data DIR] [--output FILE] [--model FAMILY]
-                           [--outer-features] [--report REPORT]
+                           [--no-outer-features] [--report REPORT]
 
 DIR defaults to ``data`` (the embedded demo set); FILE to ``output.tsv`` in the
 current folder. The model is chosen by cross-validated model selection among
 blurkit's families (see ``blurkit.make_model_search``) and the CV table is
 printed. With ``--data ../shared/data`` (the OASIS challenge images) the output
-reproduces ``validation/subjects.tsv`` line for line. ``--outer-features``
-gives the features (of the features and hybrid families) the outer features,
-the fringe and the detail shift (see ``blurkit.with_outer_features``).
+reproduces ``validation/subjects.tsv`` line for line. The features (of the
+features and hybrid families) include the outer features, the fringe and the
+detail shift, which catch motion during the acquisition;
+``--no-outer-features`` leaves them out (see ``blurkit.with_outer_features``).
 
 It also writes the evaluation report of the validation set, a self-contained
 HTML page (metrics, confusion matrix, ROC and reliability curves, feature
@@ -43,9 +44,11 @@ def main(argv=None):
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument(
         "--outer-features",
-        action="store_true",
-        help="also read the detail just outside the head, and the fringes of "
-        "the finest band and its shift (features and hybrid)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read the detail just outside the head, the fringes of the "
+        "finest band and its shift (the default; --no-outer-features: "
+        "without them)",
     )
     parser.add_argument(
         "--n-jobs",

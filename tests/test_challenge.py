@@ -42,11 +42,11 @@ def test_run_py_reproduces_challenge_validation(tmp_path):
     assert out.read_bytes() == (data / "validation" / "subjects.tsv").read_bytes()
 
 
-def test_run_py_with_the_outer_features(tmp_path):
+def test_run_py_without_the_outer_features(tmp_path):
     out = tmp_path / "output.tsv"
-    result = run_example(DEMO_DATA, out, "--model", "features", "--outer-features")
+    result = run_example(DEMO_DATA, out, "--model", "features", "--no-outer-features")
     assert result.returncode == 0, result.stderr
-    assert "features+outer" in result.stderr  # the CV table names the candidate
+    assert "features (no outer)" in result.stderr  # the CV table names it
     assert out.read_bytes() == (DEMO_DATA / "validation" / "subjects.tsv").read_bytes()
     cnn = run_example(DEMO_DATA, out, "--model", "cnn", "--outer-features")
     assert cnn.returncode == 1

@@ -19,9 +19,10 @@ def _train(args):
     from ..workflow import train_detector
 
     output = Path(args.output)
-    if args.outer_features and args.model == "cnn":
+    if args.outer_features is not None and args.model == "cnn":
+        flag = "--outer-features" if args.outer_features else "--no-outer-features"
         raise ValueError(
-            "--outer-features: the CNN reads pixels, not engineered features; "
+            f"{flag}: the CNN reads pixels, not engineered features; "
             "expected --model features, hybrid or auto"
         )
     # Fail now rather than after training.

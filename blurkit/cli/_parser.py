@@ -88,11 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--outer-features",
-        action="store_true",
-        help="also read the detail just outside the head, and the fringes of "
-        "the finest band and its shift: catches most of the motion during the "
-        "acquisition and keeps tight crops sharp, for about four times the "
-        "features' time per image (features and hybrid families)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read the detail just outside the head, the fringes of the "
+        "finest band and its shift, which catch motion during the "
+        "acquisition (the default of the features and hybrid families); "
+        "--no-outer-features: the features without them, faster on slices "
+        "with detail or noise outside the head",
     )
     train.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 

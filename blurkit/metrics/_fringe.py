@@ -175,11 +175,12 @@ def fringe_features(stack: np.ndarray, spectrum=None) -> np.ndarray:
         median = np.partition(sample, middle, axis=1)[:, middle]
         np.minimum(band, (FRINGE_CAP * median)[:, np.newaxis, np.newaxis], out=band)
         # R at lag 0 is the band's power; elsewhere two DFTs: across the
-        # axis, one matrix product for every image's band, then along it.
+        # axis, one matrix product per image's band (whatever the other
+        # images, the same rounding), then along it.
         zero = band.reshape(n, -1).sum(axis=1, dtype=np.float64)
-        half = band.reshape(n * k, m) @ across
+        half = band @ across
         lags = across.shape[1] // 2
-        half = (half[:, :lags] + 1j * half[:, lags:]).reshape(n, k, lags)
+        half = half[..., :lags] + 1j * half[..., lags:]
         peak = np.abs(along @ half.astype(np.complex64)).reshape(n, -1).max(axis=1)
         ratio = np.divide(peak, zero, out=np.zeros(n), where=zero > 0)
         best = np.maximum(best, ratio)

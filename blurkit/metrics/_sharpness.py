@@ -528,10 +528,10 @@ def sharpness_features(
     (the median power beyond 0.3 cycles per pixel along both axes, over ln
     2, which white noise matches and a spike's few frequencies do not move;
     from about 80x80 pixels). Band powers
-    are summed by one matrix product per block of images, whose rounding can
-    differ in the last float32 digits (about 1e-7) with the number of images
-    computed together; the input's floating-point dtype and memory layout
-    change nothing. Every feature is a ratio of powers of the same image:
+    are summed by one matrix product per image, so an image's features are
+    the same, bit for bit, whatever images it is computed with (a batch, a
+    chunk of files, one at a time); the input's floating-point dtype and
+    memory layout change nothing. Every feature is a ratio of powers of the same image:
     scaling the intensities changes nothing but float32 rounding (about 1e-7
     relative), and scaling them by a power of two nothing at all.
 

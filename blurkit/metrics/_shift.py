@@ -191,7 +191,11 @@ def _detail_shift(spectrum: np.ndarray, h: int, w: int) -> np.ndarray:
             for start in starts
         )
         norms = [
-            np.sqrt((energy.real**2 + energy.imag**2).reshape(n, -1) @ weights.ravel())
+            np.sqrt(
+                ((energy.real**2 + energy.imag**2).reshape(n, 1, -1) @ weights.ravel())[
+                    :, 0
+                ]
+            )
             for energy in (finest, coarser)
         ]
         cross = finest * np.conj(coarser)
@@ -200,7 +204,7 @@ def _detail_shift(spectrum: np.ndarray, h: int, w: int) -> np.ndarray:
         # image at once, then across it, keeping the real part.
         lagged = along @ cross  # (n, lags, kept)
         lagged = np.concatenate([lagged.real, lagged.imag], axis=2)
-        table = (lagged.reshape(-1, lagged.shape[2]) @ across).reshape(n, -1)
+        table = (lagged @ across).reshape(n, -1)
         denominator = norms[0] * norms[1]
         shift = table[:, off].max(axis=1) - table[:, zero]
         shift = np.divide(

@@ -140,7 +140,7 @@ def _windowed_spectrum(
     n, h, w = stack.shape
     if stack.flags.c_contiguous:
         # A matrix-vector product: a quarter of the time of ``mean``.
-        mean = stack.reshape(n, -1) @ _ones(h, w, stack.dtype)
+        mean = stack.reshape(n, 1, -1) @ _ones(h, w, stack.dtype)
         mean /= h * w
         mean = mean.reshape(n, 1, 1)
     else:
@@ -389,7 +389,7 @@ def _band_means(
     if h * w <= _LARGE_PIXELS:
         weights, counts = _band_weights(h, w, edges, int(n_orientations), power.dtype)
         # One matrix product for all images and cells, in the stack's precision.
-        means = (power.reshape(n, -1) @ weights).astype(np.float64)
+        means = (power.reshape(n, 1, -1) @ weights).astype(np.float64)[:, 0]
     else:
         means, counts = _large_band_means(power, w, edges, int(n_orientations))
     means /= energy

@@ -32,6 +32,10 @@ __all__ = [
 # (up to 20 epochs, with early stopping), which makes it more robust.
 _SEARCH_CNN_PARAMS = {"max_epochs": 6}
 
+OUTER_FEATURES_OPTION = ("outer", "fringe", "detail_shift")
+"""The :class:`~blurkit.SharpnessFeatures` flags that blurkit's models set
+by default, and `with_outer_features` (``--[no-]outer-features``) sets."""
+
 
 def make_feature_pipeline(*, degree=2, C=None, features=None):
     """The feature-based classifier: sharpness features, scaling, logistic model.
@@ -53,7 +57,10 @@ def make_feature_pipeline(*, degree=2, C=None, features=None):
         Inverse regularisation strength of the logistic regression; None
         means 0.1 with ``degree=2`` (152 terms) and 10 with ``degree=1`` (16).
     features : transformer, default=None
-        The feature extractor; None means :class:`SharpnessFeatures`.
+        The feature extractor; None means :class:`SharpnessFeatures` with
+        the outer features, the fringe and the detail shift
+        (``outer=True, fringe=True, detail_shift=True``: see
+        :func:`with_outer_features`).
 
     Returns
     -------
@@ -65,14 +72,12 @@ def make_feature_pipeline(*, degree=2, C=None, features=None):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-    from ..features import SharpnessFeatures
-
     if degree not in (1, 2):
         raise ValueError(f"degree must be 1 or 2; got {degree!r}.")
     if C is None:
         C = 0.1 if degree == 2 else 10.0
     steps = [
-        ("features", SharpnessFeatures() if features is None else features),
+        ("features", _default_features() if features is None else features),
         ("scale", StandardScaler()),
     ]
     if degree == 2:
@@ -82,6 +87,13 @@ def make_feature_pipeline(*, degree=2, C=None, features=None):
         ]
     steps.append(("classify", LogisticRegression(C=C, max_iter=5000)))
     return Pipeline(steps)
+
+
+def _default_features():
+    """The default models' feature extractor: with the outer features."""
+    from ..features import SharpnessFeatures
+
+    return SharpnessFeatures(**dict.fromkeys(OUTER_FEATURES_OPTION, True))
 
 
 def _make_cnn(random_state=None, **params):
@@ -203,28 +215,27 @@ FAMILIES = MappingProxyType(
 order they compete (ties in model selection go to the first)."""
 
 
-OUTER_FEATURES_OPTION = ("outer", "fringe", "detail_shift")
-"""The :class:`~blurkit.SharpnessFeatures` flags that `with_outer_features`
-(``--outer-features``) sets."""
+def with_outer_features(estimator, enabled=True):
+    """A clone of ``estimator`` with or without the outer features.
 
-
-def with_outer_features(estimator):
-    """A clone of ``estimator`` whose sharpness features include the outer ones.
-
-    Sets ``outer=True``, ``fringe=True`` and ``detail_shift=True`` on every
+    Sets ``outer``, ``fringe`` and ``detail_shift`` to ``enabled`` on every
     :class:`~blurkit.SharpnessFeatures` inside it (the feature pipeline's,
-    the hybrid's, under an :class:`AugmentedClassifier` too): the features
-    then also read the detail just outside the head, the fringes of the
-    finest band and its shift from coarser detail, which catch most of the
-    motion during the acquisition, even a pure translation, and keep tight
-    crops sharp, for about four times the features' computing time per
-    image; off by default for that time, and because they call some sharp
-    slices with strong ghosts blurred (see the README).
+    the hybrid's, under an :class:`AugmentedClassifier` too). With them,
+    the default of blurkit's models, the features also read the detail just
+    outside the head, the fringes of the finest band and its shift from
+    coarser detail, which catch most of the motion during the acquisition,
+    even a pure translation, and keep tight crops sharp; the last two are
+    computed only for slices with detail outside the head, so a clean slice
+    costs about a sixth more than without them, a moved or noisy one about
+    four times as much (see the README).
 
     Parameters
     ----------
     estimator : estimator
         A model that holds sharpness features, e.g. ``make_classifier()``.
+    enabled : bool, default=True
+        False removes them: the features of blurkit's models before
+        December 2026.
 
     Returns
     -------
@@ -240,13 +251,14 @@ def with_outer_features(estimator):
     Examples
     --------
     >>> from blurkit import make_classifier, with_outer_features
-    >>> model = with_outer_features(make_classifier("features"))
-    >>> model.get_params()["estimator__features__outer"]
-    True
-    >>> model.get_params()["estimator__features__fringe"]
-    True
+    >>> model = make_classifier("features")
     >>> model.get_params()["estimator__features__detail_shift"]
     True
+    >>> plain = with_outer_features(model, enabled=False)
+    >>> plain.get_params()["estimator__features__outer"]
+    False
+    >>> plain.get_params()["estimator__features__fringe"]
+    False
     """
     from sklearn.base import clone
 
@@ -259,7 +271,7 @@ def with_outer_features(estimator):
         )
     # The clone's own objects: get_params returns them, not copies.
     for features in extractors:
-        features.set_params(**dict.fromkeys(OUTER_FEATURES_OPTION, True))
+        features.set_params(**dict.fromkeys(OUTER_FEATURES_OPTION, bool(enabled)))
     return estimator
 
 

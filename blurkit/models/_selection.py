@@ -194,15 +194,17 @@ def simplest_family_within_one_se(cv_results) -> int:
 def describe_candidate(params):
     """A short name for a candidate of the search, e.g. ``features classify__C=10``.
 
-    A model whose sharpness features include the outer ones (see
-    :func:`with_outer_features`) is named ``features+outer`` or
-    ``hybrid+outer``.
+    A features or hybrid model whose sharpness features lack the outer ones
+    (see :func:`with_outer_features`), unlike the default's, is named
+    ``features (no outer)`` or ``hybrid (no outer)``.
     """
     parts = []
     for key, value in params.items():
         if key == "estimator":
-            outer = "+outer" if reads_outer_features(value) else ""
-            parts.insert(0, family_of(value) + outer)
+            family = family_of(value)
+            if family != "cnn" and not reads_outer_features(value):
+                family += " (no outer)"
+            parts.insert(0, family)
         elif key == "augmenter":
             continue
         else:

@@ -25,7 +25,7 @@ def train_detector(
     cv=3,
     random_state=0,
     n_jobs=None,
-    outer_features=False,
+    outer_features=None,
     log=sys.stderr,
 ):
     """Fit a :class:`BlurDetector` on a challenge-layout folder.
@@ -46,9 +46,12 @@ def train_detector(
         Processors to use, as joblib counts them (None: 1, -1: every usable
         one): parallel fits of the search, each with torch, BLAS and OpenMP
         on one thread (see :func:`blurkit._threads.worker_thread_limits`).
-    outer_features : bool, default=False
-        Give the feature pipelines (of the features and hybrid families) the
-        outer features (see :func:`blurkit.models.with_outer_features`).
+    outer_features : bool or None, default=None
+        True gives every feature pipeline of the grid (of the features and
+        hybrid families, your own grid's too) the outer features, False
+        takes them away (see :func:`blurkit.models.with_outer_features`);
+        None leaves the grid as it is: the default grid's models have them.
+        True or False with ``family="cnn"`` is an error.
     log : file-like or None, default=sys.stderr
         Where progress and the CV table go; None is silent.
 
@@ -64,9 +67,11 @@ def train_detector(
         make_model_search,
     )
 
-    if outer_features:
+    if outer_features is not None:
         # Checked before the images are read: the CNN has no features.
-        param_grid = _with_outer_features(param_grid, family, random_state)
+        param_grid = _with_outer_features(
+            param_grid, family, random_state, outer_features
+        )
     start = time.perf_counter()
     dataset = load_dataset(data_dir)
     counts = {label: int(np.sum(dataset.labels == label)) for label in (0, 1)}
@@ -102,8 +107,9 @@ def train_detector(
     return detector
 
 
-def _with_outer_features(param_grid, family, random_state):
-    """``param_grid`` (or the default one) with the outer features in its models."""
+def _with_outer_features(param_grid, family, random_state, enabled):
+    """``param_grid`` (or the default one) with the outer features in its
+    models (``enabled``) or without them."""
     from ..models import default_param_grid, with_outer_features
     from ..models._families import OUTER_FEATURES_OPTION, _feature_extractors
 
@@ -119,12 +125,15 @@ def _with_outer_features(param_grid, family, random_state):
     for grid in grids:
         if "estimator" not in grid:
             # The search's own estimator: the features pipeline.
-            flags = {f"estimator__features__{f}": [True] for f in OUTER_FEATURES_OPTION}
+            flags = {
+                f"estimator__features__{f}": [bool(enabled)]
+                for f in OUTER_FEATURES_OPTION
+            }
             changed.append({**grid, **flags})
             continue
         # The CNN's candidates have no features and stay as they are.
         models = [
-            with_outer_features(model) if _feature_extractors(model) else model
+            with_outer_features(model, enabled) if _feature_extractors(model) else model
             for model in grid["estimator"]
         ]
         changed.append({**grid, "estimator": models})

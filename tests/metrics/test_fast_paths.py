@@ -1,12 +1,13 @@
 """The features' fast paths compute what the plain definitions compute."""
 
 import numpy as np
-from conftest import blur, phantom
+import pytest
+from conftest import blur, phantom, translated_late
 from scipy import ndimage
 
 from blurkit._validation import from_uint8
 from blurkit.metrics import noise_std_stack, sharpness_features_stack
-from blurkit.metrics._sharpness import _BLOCK, _line_details
+from blurkit.metrics._sharpness import _BLOCK, MOTION_GATE, _line_details
 from blurkit.metrics._spatial import _NOISE_MASK, _noise_response, second_difference
 
 
@@ -34,12 +35,28 @@ def test_grey_levels_give_the_features_of_their_float_images():
     )
 
 
-def test_blocks_of_a_long_stack_give_each_images_features():
-    levels = _grey_levels(2 * _BLOCK + 3)
-    together = sharpness_features_stack(levels)
-    alone = np.stack([sharpness_features_stack(image[None])[0] for image in levels])
-    # Band sums differ only by the matrix product's rounding.
-    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-5)
+@pytest.mark.parametrize("option", [False, True])
+@pytest.mark.parametrize("grey_levels", [True, False])
+def test_an_images_features_do_not_depend_on_the_others(sharp, option, grey_levels):
+    # Sharp, blurred and noisy phantoms and demo slices, some moved (the
+    # gate of the fringe and the detail shift open on them).
+    moved = [translated_late(image, axis=i % 2) for i, image in enumerate(sharp)]
+    slices = np.round(np.concatenate([sharp, moved]) * 255).astype(np.uint8)
+    stack = np.concatenate([_grey_levels(2 * _BLOCK + 3), slices])
+    stack = stack[np.random.default_rng(0).permutation(len(stack))]
+    if not grey_levels:
+        stack = from_uint8(stack)
+    flags = dict.fromkeys(("outer", "fringe", "detail_shift"), option)
+    together = sharpness_features_stack(stack, **flags)
+    if option:
+        gate = together[:, 15] > MOTION_GATE
+        assert 6 <= gate.sum() < len(stack) - 6
+    # One image at a time, or in other blocks: the same, bit for bit (every
+    # matrix product is one image's).
+    alone = [sharpness_features_stack(image[None], **flags)[0] for image in stack]
+    np.testing.assert_array_equal(together, np.stack(alone))
+    split = [sharpness_features_stack(part, **flags) for part in (stack[:7], stack[7:])]
+    np.testing.assert_array_equal(together, np.concatenate(split))
 
 
 def test_noise_response_is_the_masks_correlation():

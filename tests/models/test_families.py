@@ -45,67 +45,74 @@ def test_the_choice_is_explained_truthfully():
     assert "scores higher" in _why_chosen(table, "cnn")
 
 
-def test_with_outer_features_sets_every_feature_extractor():
+def test_the_default_models_read_the_outer_features_and_can_leave_them_out():
     from blurkit.models import with_outer_features
     from blurkit.models._families import reads_outer_features
     from blurkit.workflow._train import _with_outer_features
 
+    flags = ("outer", "fringe", "detail_shift")
     for family, key in [
         ("features", "estimator__features__outer"),
         ("hybrid", "estimator__features__features__outer"),
     ]:
         model = blurkit.make_classifier(family, random_state=0)
-        changed = with_outer_features(model)
-        assert changed.get_params()[key] is True
-        # The fringe of the finest band and its shift come with them.
-        for name in ("outer", "fringe", "detail_shift"):
-            assert changed.get_params()[key.replace("outer", name)] is True
-            # A clone: the input is kept.
-            assert model.get_params()[key.replace("outer", name)] is False
+        plain = with_outer_features(model, enabled=False)
+        for name in flags:
+            # The default: the outer features, the fringe and the shift.
+            assert model.get_params()[key.replace("outer", name)] is True
+            assert plain.get_params()[key.replace("outer", name)] is False
+            # Back again, on a clone: the input is kept.
+            again = with_outer_features(plain)
+            assert again.get_params()[key.replace("outer", name)] is True
+            assert plain.get_params()[key.replace("outer", name)] is False
     features = blurkit.SharpnessFeatures()
     assert with_outer_features(features).outer is True and features.outer is False
     assert with_outer_features(features).fringe is True
     assert with_outer_features(features).detail_shift is True
     with pytest.raises(ValueError, match="holds no SharpnessFeatures"):
         with_outer_features(blurkit.make_classifier("cnn"))
-    # The default search: every candidate but the CNN gets them.
-    grids = _with_outer_features(None, "auto", 0)
-    outer = {}
-    for grid in grids:
-        (model,) = grid["estimator"]
-        params = model.get_params()
-        outer[type(model).__name__] = [
-            value
-            for key, value in params.items()
-            if key.endswith(("__outer", "__fringe", "__detail_shift"))
-        ]
-    assert outer == {
-        "StackingClassifier": [True, True, True],
-        "BlurNetClassifier": [],
-        "Pipeline": [True, True, True],
-    }
-    with pytest.raises(ValueError, match="the CNN reads pixels"):
-        _with_outer_features(None, "cnn", 0)
+    # The default search, with and without them: the CNN has none.
+    for enabled in (True, False):
+        outer = {}
+        for grid in _with_outer_features(None, "auto", 0, enabled):
+            (model,) = grid["estimator"]
+            outer[type(model).__name__] = [
+                value
+                for key, value in model.get_params().items()
+                if key.endswith(("__outer", "__fringe", "__detail_shift"))
+            ]
+        assert outer == {
+            "StackingClassifier": [enabled] * 3,
+            "BlurNetClassifier": [],
+            "Pipeline": [enabled] * 3,
+        }
+    for enabled in (True, False):
+        with pytest.raises(ValueError, match="the CNN reads pixels"):
+            _with_outer_features(None, "cnn", 0, enabled)
     # A grid over the search's own estimator (the features pipeline).
-    (grid,) = _with_outer_features({"estimator__classify__C": [0.1]}, "features", 0)
+    (grid,) = _with_outer_features(
+        {"estimator__classify__C": [0.1]}, "features", 0, False
+    )
     assert grid == {
         "estimator__classify__C": [0.1],
-        "estimator__features__outer": [True],
-        "estimator__features__fringe": [True],
-        "estimator__features__detail_shift": [True],
+        **{f"estimator__features__{name}": [False] for name in flags},
     }
     # Names the search's estimator has (set_params raises on any other).
     estimator = blurkit.make_model_search("features", param_grid=grid).estimator
-    estimator.set_params(**{key: values[0] for key, values in grid.items()})
     assert reads_outer_features(estimator)
+    estimator.set_params(**{key: values[0] for key, values in grid.items()})
+    assert not reads_outer_features(estimator)
 
 
-def test_candidates_with_the_outer_features_are_named_so():
+def test_candidates_without_the_outer_features_are_named_so():
     from blurkit.models import describe_candidate, with_outer_features
 
-    plain = blurkit.make_feature_pipeline()
-    assert describe_candidate({"estimator": plain}) == "features"
-    hybrid = with_outer_features(blurkit.make_hybrid(random_state=0))
-    assert describe_candidate({"estimator": hybrid}) == "hybrid+outer"
+    default = blurkit.make_feature_pipeline()
+    assert describe_candidate({"estimator": default}) == "features"
+    plain = with_outer_features(default, enabled=False)
+    assert describe_candidate({"estimator": plain}) == "features (no outer)"
+    hybrid = with_outer_features(blurkit.make_hybrid(random_state=0), False)
+    assert describe_candidate({"estimator": hybrid}) == "hybrid (no outer)"
+    assert describe_candidate({"estimator": blurkit.make_hybrid()}) == "hybrid"
     cnn = blurkit.make_classifier("cnn", augment=False)
     assert describe_candidate({"estimator": cnn}) == "cnn"
