@@ -282,7 +282,8 @@ class SharpnessFeatures(_ImageFeatures):
     ``detail_shift``: how far the finest detail lies from coarser detail of
     the same edges, which a translation of both sides' outer lines moves
     (these two are computed only for slices with detail outside the head,
-    where motion puts it; others take a clean slice's values); and
+    where motion puts it, and in the finest band; others take a clean
+    slice's values); and
     ``resampling``: the evidence that every 2nd or every 3rd line along an
     axis was interpolated from its neighbours, as when slices 2-3 times
     thicker, or a nearest-neighbour downsampling, are resampled back (0 for

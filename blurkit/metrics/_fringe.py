@@ -34,12 +34,12 @@ leaks along its row and column and reads as a fringe:
 - the largest ``|R|`` at least `MIN_CROSS_LAG` pixels across the axis, over
   ``R`` at lag 0;
 
-then log10 of the larger of the two axes (plus 1e-6). A clean slice gives
-about -1.3 to -1.0, a slice whose fine detail is doubled up to 0. An image
-whose band holds no power (constant, or too small to have such frequencies)
-gives -6. `sharpness_features` computes it only for slices with
-detail outside the head (``outer_detail`` above ``MOTION_GATE``). Off by
-default: the feature of ``SharpnessFeatures(fringe=True)``.
+then log10 of the larger of the two axes (plus 1e-6). A clean slice gives about
+-1.3 to -1.0, a slice whose fine detail is doubled up to 0. An image whose band
+holds no power (constant, or too small to have such frequencies) gives -6.
+`sharpness_features` computes it only for slices with detail outside the head
+and in its finest band (``MOTION_GATE``, ``FINE_DETAIL_GATE``). Off by default:
+the feature of ``SharpnessFeatures(fringe=True)``.
 """
 
 from __future__ import annotations

@@ -294,8 +294,12 @@ def _sharpness_features(
     if n_outer:
         features[:, n_bands + 1 : n_bands + 1 + n_outer] = outer_values
     if n_fringe or n_shift:
+        # The finest band's mean, the last band feature.
+        open_ = (outer_values[:, 0] > MOTION_GATE) & (
+            features[:, n_bands - 2] > FINE_DETAIL_GATE
+        )
         features[:, n_bands + 1 + n_outer : n_bands + 1 + n_extra] = _tukey_features(
-            stack, outer_values[:, 0], n_fringe, n_shift
+            stack, open_, n_fringe, n_shift
         )
     return features
 
@@ -310,18 +314,28 @@ at or below the gate takes `CLEAN_TUKEY` instead: no second spectrum is
 computed for it, and a tight crop or a clean slice cannot read as moved.
 """
 
+FINE_DETAIL_GATE = -5.0
+"""The finest band's log10 power ratio (its mean, noise subtracted) above
+which ``fringe`` and ``detail_shift`` are computed, with `MOTION_GATE`.
+
+Both read the finest band; a slice whose finest band holds nothing above
+the noise (blurred by more than about 0.75 px: sharp slices read -3.4 to
+-2.6, blurred ones -6, the floor) has no fine detail to double or shift, and
+the band ratios call it blurred already.
+"""
+
 CLEAN_TUKEY = (-1.2, 0.0)
 """``fringe`` and ``detail_shift`` of a slice the gate keeps closed: their
 medians on the challenge's clean sharp slices."""
 
 
-def _tukey_features(stack, outer_detail, n_fringe, n_shift) -> np.ndarray:
+def _tukey_features(stack, open_, n_fringe, n_shift) -> np.ndarray:
     """``fringe`` and/or ``detail_shift`` of a stack's images (columns in
-    that order): computed where ``outer_detail`` exceeds `MOTION_GATE`, a
-    block of such images at a time; `CLEAN_TUKEY` elsewhere."""
+    that order): computed where ``open_`` (the gates) is True, a block of
+    such images at a time; `CLEAN_TUKEY` elsewhere."""
     clean = np.array(CLEAN_TUKEY)[[0] * n_fringe + [1] * n_shift]
     values = np.tile(clean, (len(stack), 1))
-    moved = np.flatnonzero(outer_detail > MOTION_GATE)
+    moved = np.flatnonzero(open_)
     for start in range(0, len(moved), _BLOCK):
         chosen = moved[start : start + _BLOCK]
         scratch = _float32_crop(stack[chosen])
@@ -594,12 +608,15 @@ def sharpness_features(
     hundredths more on a moved one; 0 with no such bands). See
     ``blurkit.metrics._shift``.
 
-    Both are computed only for slices with detail outside the head:
-    ``outer_detail`` (computed for them, whether ``outer`` is set or not)
-    above 0.02 (``MOTION_GATE``), where motion puts it and a clean slice,
-    sharp or blurred, has none. Other slices take a clean sharp slice's
-    values, -1.2 and 0: they cost no second spectrum, and a tight crop or a
-    clean slice whose fine detail happens to correlate cannot read as moved.
+    Both are computed only for slices with detail outside the head and in
+    the finest band: ``outer_detail`` (computed for them, whether ``outer``
+    is set or not) above 0.02 (``MOTION_GATE``), where motion puts it and a
+    clean slice, sharp or blurred, has none, and the last band's mean above
+    -5 (``FINE_DETAIL_GATE``; a slice blurred by more than about 0.75 px
+    has no fine detail to double or shift). Other slices take a clean sharp
+    slice's values, -1.2 and 0: they cost no second spectrum, and a tight
+    crop or a clean slice whose fine detail happens to correlate cannot
+    read as moved.
 
     Examples
     --------

@@ -36,14 +36,14 @@ along both axes, which only sides under 17 pixels may have) or no power in
 them gives 0.
 
 It is computed cheaply: a band of ``k`` frequencies along the axis is, once
-demodulated, exactly represented on a grid of ``2k - 1`` or more points
-along it, and so is its energy; the smoothing leaves nothing of the
-energies' spectra beyond `ENERGY_CUT` cycles per pixel across the axis; and
-the correlation is needed at 17 x 17 lags only, two small DFTs. On a
-120x120 image: 27 points instead of 120 along the axis, 37 frequencies
-instead of 120 across it. `sharpness_features` computes it only for slices
-with detail outside the head (``outer_detail`` above ``MOTION_GATE``). Off
-by default: the feature of ``SharpnessFeatures(detail_shift=True)``.
+demodulated, exactly represented on a grid of ``2k - 1`` or more points along
+it, and so is its energy; the smoothing leaves nothing of the energies' spectra
+beyond `ENERGY_CUT` cycles per pixel across the axis; and the correlation is
+needed at 17 x 17 lags only, two small DFTs. On a 120x120 image: 27 points
+instead of 120 along the axis, 37 frequencies instead of 120 across it.
+`sharpness_features` computes it only for slices with detail outside the head
+and in its finest band (``MOTION_GATE``, ``FINE_DETAIL_GATE``). Off by default:
+the feature of ``SharpnessFeatures(detail_shift=True)``.
 """
 
 from __future__ import annotations
