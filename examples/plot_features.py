@@ -15,8 +15,9 @@ created when missing):
   own; its default grid holds one candidate per family);
 - ``gallery.png``: the validation images with their predicted class and
   probability of being sharp;
-- ``outer_features.png``: the optional features of ``--outer-features``
-  (``SharpnessFeatures(outer=True, fringe=True)``) of the validation's sharp
+- ``outer_features.png``: the outer features of the default models
+  (``SharpnessFeatures(outer=True, fringe=True)``, as the model reads them:
+  ``fringe`` is -1.2 where its gate stays closed) of the validation's sharp
   images, clean and degraded by ``blurkit.degrade``. Left, the outer
   features: motion during the acquisition and a truncated k-space put
   detail just outside the head; noise does not; ghosts can put detail and
