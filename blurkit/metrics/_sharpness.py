@@ -44,6 +44,31 @@ OPTIONAL_FEATURES = {
 names of the columns it adds, in their order (after ``noise_to_signal``,
 before the resampling features)."""
 
+MOTION_GATE = 0.02
+"""``outer_detail`` above which ``fringe`` and ``detail_shift`` are computed.
+
+Motion during the acquisition puts fine detail just outside the head (held-
+out phase errors: ``outer_detail`` 0.03 and more; TorchIO's motion 0.08 and
+more), where a clean slice has none (0 exactly, about 0 with noise). A slice
+at or below the gate takes `CLEAN_TUKEY` instead: no second spectrum is
+computed for it, and a tight crop or a clean slice cannot read as moved.
+"""
+
+FINE_DETAIL_GATE = -5.0
+"""The finest band's log10 power ratio (its mean, noise subtracted) above
+which ``fringe`` and ``detail_shift`` are computed, with `MOTION_GATE`.
+
+Both read the finest band; a slice whose finest band holds nothing above
+the noise (blurred by more than about 0.75 px: sharp slices read -3.4 to
+-2.6, blurred ones -6, the floor) has no fine detail to double or shift, and
+the band ratios call it blurred already.
+"""
+
+CLEAN_TUKEY = (-1.2, 0.0)
+"""``fringe`` and ``detail_shift`` of a slice the gate keeps closed: their
+medians on the challenge's clean sharp slices."""
+
+
 LOG_FLOOR = -6.0
 """Floor of the log10 power ratios: what a band holding no detail reads as."""
 
@@ -302,31 +327,6 @@ def _sharpness_features(
             stack, open_, n_fringe, n_shift
         )
     return features
-
-
-MOTION_GATE = 0.02
-"""``outer_detail`` above which ``fringe`` and ``detail_shift`` are computed.
-
-Motion during the acquisition puts fine detail just outside the head (held-
-out phase errors: ``outer_detail`` 0.03 and more; TorchIO's motion 0.08 and
-more), where a clean slice has none (0 exactly, about 0 with noise). A slice
-at or below the gate takes `CLEAN_TUKEY` instead: no second spectrum is
-computed for it, and a tight crop or a clean slice cannot read as moved.
-"""
-
-FINE_DETAIL_GATE = -5.0
-"""The finest band's log10 power ratio (its mean, noise subtracted) above
-which ``fringe`` and ``detail_shift`` are computed, with `MOTION_GATE`.
-
-Both read the finest band; a slice whose finest band holds nothing above
-the noise (blurred by more than about 0.75 px: sharp slices read -3.4 to
--2.6, blurred ones -6, the floor) has no fine detail to double or shift, and
-the band ratios call it blurred already.
-"""
-
-CLEAN_TUKEY = (-1.2, 0.0)
-"""``fringe`` and ``detail_shift`` of a slice the gate keeps closed: their
-medians on the challenge's clean sharp slices."""
 
 
 def _tukey_features(stack, open_, n_fringe, n_shift) -> np.ndarray:

@@ -187,6 +187,31 @@ def test_the_shift_is_added_on_request(sharp):
     assert blurkit.sharpness_features(sharp[0], detail_shift=True).shape == (17,)
 
 
+def test_the_gate_needs_detail_outside_the_head_and_fine_detail(sharp):
+    from conftest import DEMO_DATA
+
+    flags = dict(outer=True, fringe=True, detail_shift=True)
+    moved = [translated_late(image) for image in sharp[:4]]
+    # Half of the demo set's blurred slices hold detail outside the head,
+    # but nothing in the finest band: nothing fine to double or shift.
+    train = blurkit.load_dataset(DEMO_DATA / "train")
+    blurred = [image for image, label in zip(*train[:2], strict=True) if label == 0]
+    values = sharpness_features_stack(np.stack(moved + blurred), **flags)
+    outer_detail, finest = values[:, 15], values[:, 12]
+    assert np.all(outer_detail[:4] > _sharpness.MOTION_GATE)
+    assert np.all(finest[:4] > _sharpness.FINE_DETAIL_GATE)
+    crop = _sharpness._float32_crop(np.stack(moved).astype(np.float32))
+    np.testing.assert_allclose(values[:4, SHIFT], detail_shift_features(crop)[:, 0])
+    closed = (outer_detail > _sharpness.MOTION_GATE) & (
+        finest <= _sharpness.FINE_DETAIL_GATE
+    )
+    assert closed.sum() >= 10
+    np.testing.assert_array_equal(
+        values[closed][:, [FRINGE, SHIFT]],
+        np.tile(_sharpness.CLEAN_TUKEY, (closed.sum(), 1)),
+    )
+
+
 def test_models_saved_before_the_shift_keep_their_features(sharp):
     features = SharpnessFeatures(outer=True, fringe=True).fit(sharp)
     state = features.__getstate__()
