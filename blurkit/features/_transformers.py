@@ -310,7 +310,10 @@ class SharpnessFeatures(_ImageFeatures):
     outer : bool, default=False
         Add ``outer_detail`` and ``outer_level``: they catch more of the
         motion during the acquisition and keep tight crops sharp, for about
-        a sixth more computing time (see the README's figures).
+        a sixth more computing time (see the README's figures). blurkit's
+        models (:func:`~blurkit.make_feature_pipeline`, the hybrid) set
+        ``outer``, ``fringe`` and ``detail_shift``; this transformer alone
+        leaves them off.
     fringe : bool, default=False
         Add ``fringe``: it catches motion that only changes phases (a
         translation while the outer k-space lines of one side are acquired),
