@@ -190,14 +190,12 @@ def _detail_shift(spectrum: np.ndarray, h: int, w: int) -> np.ndarray:
             _energy_spectrum(_band(spectrum, axis, start, k, h, w), grid, keep)
             for start in starts
         )
-        norms = [
-            np.sqrt(
-                ((energy.real**2 + energy.imag**2).reshape(n, 1, -1) @ weights.ravel())[
-                    :, 0
-                ]
-            )
-            for energy in (finest, coarser)
-        ]
+        # Each image's weighted power, one product per image (its rounding
+        # does not depend on the others); the energies are still needed.
+        norms = []
+        for energy in (finest, coarser):
+            power = (energy.real**2 + energy.imag**2).reshape(n, 1, -1)
+            norms.append(np.sqrt((power @ weights.ravel())[:, 0]))
         cross = finest * np.conj(coarser)
         cross *= weights
         # The correlation at each lag: the DFT along the axis for every

@@ -388,7 +388,8 @@ def _band_means(
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
     if h * w <= _LARGE_PIXELS:
         weights, counts = _band_weights(h, w, edges, int(n_orientations), power.dtype)
-        # One matrix product for all images and cells, in the stack's precision.
+        # One matrix product per image, for all cells, in the stack's
+        # precision: an image's rounding does not depend on the others.
         means = (power.reshape(n, 1, -1) @ weights).astype(np.float64)[:, 0]
     else:
         means, counts = _large_band_means(power, w, edges, int(n_orientations))

@@ -10,6 +10,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from ._augment import DegradationAugmenter
 from ._families import (
     FAMILIES,
+    _feature_extractors,
     check_family,
     family_of,
     make_classifier,
@@ -206,7 +207,8 @@ def describe_candidate(params):
     for key, value in params.items():
         if key == "estimator":
             family = family_of(value)
-            if family != "cnn" and not reads_outer_features(value):
+            # Only a model that holds sharpness features can lack them.
+            if _feature_extractors(value) and not reads_outer_features(value):
                 family += " (no outer)"
             parts.insert(0, family)
         elif key == "augmenter":
