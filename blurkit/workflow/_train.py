@@ -111,7 +111,11 @@ def _with_outer_features(param_grid, family, random_state, enabled):
     """``param_grid`` (or the default one) with the outer features in its
     models (``enabled``) or without them."""
     from ..models import default_param_grid, with_outer_features
-    from ..models._families import OUTER_FEATURES_OPTION, _feature_extractors
+    from ..models._families import (
+        OUTER_FEATURES_OPTION,
+        QUADRATIC_C,
+        _feature_extractors,
+    )
 
     if family == "cnn":
         raise ValueError(
@@ -129,7 +133,9 @@ def _with_outer_features(param_grid, family, random_state, enabled):
                 f"estimator__features__{f}": [bool(enabled)]
                 for f in OUTER_FEATURES_OPTION
             }
-            changed.append({**grid, **flags})
+            # Its regularisation follows, unless the grid sets it.
+            default_c = {"estimator__classify__C": [QUADRATIC_C[bool(enabled)]]}
+            changed.append({**default_c, **grid, **flags})
             continue
         # The CNN's candidates have no features and stay as they are.
         models = [

@@ -65,6 +65,13 @@ def test_the_default_models_read_the_outer_features_and_can_leave_them_out():
             again = with_outer_features(plain)
             assert again.get_params()[key.replace("outer", name)] is True
             assert plain.get_params()[key.replace("outer", name)] is False
+        # The quadratic model's regularisation follows the features; a C of
+        # one's own is kept.
+        c = key.replace("features__outer", "classify__C")
+        assert (model.get_params()[c], plain.get_params()[c]) == (0.03, 0.1)
+        assert with_outer_features(plain).get_params()[c] == 0.03
+        custom = with_outer_features(model.set_params(**{c: 1.0}), enabled=False)
+        assert custom.get_params()[c] == 1.0
     features = blurkit.SharpnessFeatures()
     assert with_outer_features(features).outer is True and features.outer is False
     assert with_outer_features(features).fringe is True
@@ -89,14 +96,20 @@ def test_the_default_models_read_the_outer_features_and_can_leave_them_out():
     for enabled in (True, False):
         with pytest.raises(ValueError, match="the CNN reads pixels"):
             _with_outer_features(None, "cnn", 0, enabled)
-    # A grid over the search's own estimator (the features pipeline).
+    # A grid over the search's own estimator (the features pipeline): its C
+    # is kept, or, when it sets none, follows the features.
     (grid,) = _with_outer_features(
-        {"estimator__classify__C": [0.1]}, "features", 0, False
+        {"estimator__classify__C": [0.5]}, "features", 0, False
     )
     assert grid == {
-        "estimator__classify__C": [0.1],
+        "estimator__classify__C": [0.5],
         **{f"estimator__features__{name}": [False] for name in flags},
     }
+    for enabled, c in ((False, 0.1), (True, 0.03)):
+        (other,) = _with_outer_features(
+            {"estimator__scale__with_mean": [True]}, "features", 0, enabled
+        )
+        assert other["estimator__classify__C"] == [c]
     # Names the search's estimator has (set_params raises on any other).
     estimator = blurkit.make_model_search("features", param_grid=grid).estimator
     assert reads_outer_features(estimator)

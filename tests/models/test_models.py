@@ -118,7 +118,11 @@ def test_feature_pipeline_degrees():
         "classify",
     ]
     assert paired.named_steps["expand"].degree == 2
-    assert paired.named_steps["classify"].C == 0.1
+    # The default C follows the features: 0.03 with the outer ones (230
+    # terms), 0.1 without (152), each chosen on held-out artifacts.
+    assert paired.named_steps["classify"].C == 0.03
+    plain = blurkit.make_feature_pipeline(features=blurkit.SharpnessFeatures())
+    assert plain.named_steps["classify"].C == 0.1
     assert blurkit.make_feature_pipeline(C=3.0).named_steps["classify"].C == 3.0
     for degree in (0, 3, "2"):
         with pytest.raises(ValueError, match="degree must be 1 or 2"):
