@@ -55,7 +55,7 @@ Usage::
     python benchmarks/heldout.py [--data ../shared/data]
                                  [--families features,cnn,hybrid]
                                  [--seed N | --seeds 0-6] [--no-outer-features]
-                                 [--sigma] [--out-md FILE]
+                                 [--sigma] [--out-md FILE] [--plot PNG]
 
 The features and hybrid families read the outer features, the fringe and the
 detail shift, as blurkit's defaults do (``+outer`` says so too); ``+plain`` (or
@@ -70,7 +70,8 @@ count, its share of the images, a 95% interval of that share (a bootstrap
 over the seeds, `seed_interval`) and the count of each seed. The seeds
 differ a lot: the augmentation draws some twenty moved copies of the sharp
 slices per seed, and which ones moves the phase errors caught by several
-points; use 28 seeds or more for a share near a bar.
+points; use 28 seeds or more for a share near a bar. ``--plot`` draws the
+same shares (labelled right) and intervals against the issue's bars.
 
 ``--sigma`` also checks the blur estimate: a ``BlurSigmaRegressor`` trained
 as ``BlurDetector`` trains it (``make_sigma_training_set`` on the sharp
@@ -498,19 +499,26 @@ def _fit(models: dict, x_fit, y_fit) -> None:
         _say(f"  {time.perf_counter() - start:.0f} s")
 
 
-def seeds_table(
-    data: Path, families, seeds, outer_features=None, make_models=None
-) -> str:
-    """Images labelled wrong per case and model, summed over ``seeds``.
+def seed_counts(data: Path, families, seeds, outer_features=None, make_models=None):
+    """Images labelled wrong per case, model and seed.
 
     Each seed draws its own split, augmentation and degradations; the
     clean slices cropped to `CROP_SIZES` are added as label-keeping cases.
     ``make_models(families, seed)``, when given, builds the models instead
     of `_models` (for the prototypes beside this script).
+
+    Returns
+    -------
+    kinds : dict
+        ``case -> "blur" or "keep"``, in the cases' order.
+    counts : dict
+        ``case -> [images of each seed]``.
+    misses : dict
+        ``(case, model) -> [images labelled wrong with each seed]``.
     """
     misses: dict[tuple[str, str], list[int]] = {}
     counts: dict[str, list[int]] = {}
-    names = list(families)
+    kinds: dict[str, str] = {}
     cases = make_cases() + _crop_cases()
     for seed in seeds:
         _say(f"Seed {seed}:")
@@ -525,10 +533,19 @@ def seeds_table(
         ):
             if kind == "info":
                 continue
+            kinds[case] = kind
             counts.setdefault(case, []).append(len(expected))
             for name, labels in predicted.items():
                 wrong = int(np.sum(labels != expected))
                 misses.setdefault((case, name), []).append(wrong)
+    return kinds, counts, misses
+
+
+def seeds_table(families, counts, misses) -> str:
+    """The Markdown table of `seed_counts`' output: for each case and model,
+    the images labelled wrong over the seeds, their share, its 95% interval
+    (`seed_interval`) and each seed's count."""
+    names = list(families)
     header = "| case (images over the seeds) | " + " | ".join(names) + " |"
     lines = [header, "|:---|" + "---:|" * len(names)]
     totals = dict.fromkeys(names, 0)
@@ -549,6 +566,74 @@ def seeds_table(
         + " |"
     )
     return "\n".join(lines)
+
+
+def _bar(case: str, kind: str) -> float:
+    """The issue's bar for a case, in %: 100 for a change that keeps the
+    label, 90 for truncation along one axis, 95 for every other blur."""
+    if kind != "blur":
+        return 100.0
+    one_axis = case.startswith("truncation") and "both axes" not in case
+    return 90.0 if one_axis else 95.0
+
+
+def plot_seeds(families, kinds, counts, misses, path: Path) -> None:
+    """Each case's share of images labelled right, per model, with its 95%
+    interval (`seed_interval`), against the issue's bar (`_bar`), as a PNG
+    at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = list(kinds)
+    names = list(families)
+    fig, ax = plt.subplots(figsize=(8.5, 0.32 * len(cases) + 1.6))
+    rows = np.arange(len(cases))
+    lowest = 100.0
+    for k, name in enumerate(names):
+        offset = (k - (len(names) - 1) / 2) * 0.25
+        right, low, high = [], [], []
+        for case in cases:
+            wrong = misses[(case, name)]
+            share = 1 - sum(wrong) / sum(counts[case])
+            lo_wrong, hi_wrong = seed_interval(wrong, counts[case])
+            right.append(100 * share)
+            low.append(100 * (share - (1 - hi_wrong)))
+            high.append(100 * ((1 - lo_wrong) - share))
+            lowest = min(lowest, 100 * (1 - hi_wrong))
+        ax.errorbar(
+            right,
+            rows + offset,
+            xerr=[low, high],
+            fmt="o",
+            ms=4,
+            capsize=2,
+            label=name,
+        )
+    for row, case in enumerate(cases):
+        bar = _bar(case, kinds[case])
+        ax.plot([bar, bar], [row - 0.4, row + 0.4], color="red", lw=1)
+    ax.set_yticks(rows)
+    ax.set_yticklabels(
+        [
+            f"{case} ({'blurred' if kinds[case] == 'blur' else 'kept'})"
+            for case in cases
+        ],
+        fontsize=7,
+    )
+    ax.invert_yaxis()
+    # From a little below the lowest interval and the bars (89% at most), so that the
+    # label-keeping cases, all near 100%, stay apart.
+    ax.set_xlim(min(89.0, np.floor(lowest) - 1), 100.5)
+    ax.set_xlabel(
+        "images labelled right (%), 95% interval over the seeds; red: the bar"
+    )
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def seed_interval(wrong, images, n_resamples: int = 2000) -> tuple[float, float]:
@@ -688,7 +773,15 @@ def main(argv=None) -> int:
         help="instead of one seed's shares, the images labelled wrong summed "
         "over several seeds (e.g. 0-6), crops of the clean slices included",
     )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        help="with --seeds: a PNG of each case's share labelled right, with "
+        "its 95%% interval, against the issue's bar",
+    )
     args = parser.parse_args(argv)
+    if args.plot and not args.seeds:
+        parser.error("--plot needs --seeds")
     try:
         import torchio  # noqa: F401
     except ImportError:
@@ -713,12 +806,16 @@ def main(argv=None) -> int:
             )
             return 2
     if args.seeds:
-        table = seeds_table(
+        kinds, counts, misses = seed_counts(
             args.data, families, _seed_list(args.seeds), args.outer_features
         )
+        table = seeds_table(families, counts, misses)
         print(table)
         if args.out_md:
             args.out_md.write_text(table + "\n")
+        if args.plot:
+            plot_seeds(families, kinds, counts, misses, args.plot)
+            _say(f"Wrote {args.plot}")
         return 0
     x_fit, y_fit, x_test, y_test = _split(args.data, args.seed)
     models = _models(families, args.seed, args.outer_features)
