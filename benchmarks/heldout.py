@@ -623,8 +623,8 @@ def plot_seeds(families, kinds, counts, misses, path: Path) -> None:
         fontsize=7,
     )
     ax.invert_yaxis()
-    # From a little below the lowest interval and the bars (89% at most), so that the
-    # label-keeping cases, all near 100%, stay apart.
+    # From a little below the lowest interval and the bars (89% at most),
+    # so that the label-keeping cases, all near 100%, stay apart.
     ax.set_xlim(min(89.0, np.floor(lowest) - 1), 100.5)
     ax.set_xlabel(
         "images labelled right (%), 95% interval over the seeds; red: the bar"

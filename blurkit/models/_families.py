@@ -38,7 +38,7 @@ by default, and `with_outer_features` (``--[no-]outer-features``) sets."""
 
 QUADRATIC_C = MappingProxyType({True: 0.03, False: 0.1})
 """Default ``C`` of the quadratic feature model's logistic regression, by
-whether its features read the outer ones (all of `OUTER_FEATURES_OPTION`).
+whether its features read the outer ones (`reads_outer_features`).
 
 Each was chosen on held-out subjects and other libraries' artifacts
 (``benchmarks/heldout.py --seeds 0-27``): with the outer features (230
@@ -90,7 +90,7 @@ def make_feature_pipeline(*, degree=2, C=None, features=None):
     if features is None:
         features = _default_features()
     if C is None:
-        C = QUADRATIC_C[_reads_all_outer(features)] if degree == 2 else 10.0
+        C = QUADRATIC_C[reads_outer_features(features)] if degree == 2 else 10.0
     steps = [
         ("features", features),
         ("scale", StandardScaler()),
@@ -109,11 +109,6 @@ def _default_features():
     from ..features import SharpnessFeatures
 
     return SharpnessFeatures(**dict.fromkeys(OUTER_FEATURES_OPTION, True))
-
-
-def _reads_all_outer(features) -> bool:
-    """Whether a feature extractor reads every one of the outer features."""
-    return all(bool(getattr(features, flag, False)) for flag in OUTER_FEATURES_OPTION)
 
 
 def _make_cnn(random_state=None, **params):
@@ -317,10 +312,9 @@ def _quadratic_pipelines(estimator) -> list:
 
     from ..features import SharpnessFeatures
 
-    candidates = [estimator, *estimator.get_params(deep=True).values()]
     return [
         value
-        for value in candidates
+        for value in _parts(estimator)
         if isinstance(value, Pipeline)
         and isinstance(value.named_steps.get("features"), SharpnessFeatures)
         and "expand" in value.named_steps
@@ -328,14 +322,17 @@ def _quadratic_pipelines(estimator) -> list:
     ]
 
 
+def _parts(estimator) -> list:
+    """``estimator`` and every value of its deep parameters: the objects
+    nested in it, which ``set_params`` on them changes in place."""
+    return [estimator, *estimator.get_params(deep=True).values()]
+
+
 def _feature_extractors(estimator) -> list:
     """Each :class:`~blurkit.SharpnessFeatures` in ``estimator`` (or itself)."""
     from ..features import SharpnessFeatures
 
-    if isinstance(estimator, SharpnessFeatures):
-        return [estimator]
-    params = estimator.get_params(deep=True).values()
-    return [value for value in params if isinstance(value, SharpnessFeatures)]
+    return [part for part in _parts(estimator) if isinstance(part, SharpnessFeatures)]
 
 
 def reads_outer_features(estimator) -> bool:
