@@ -281,9 +281,13 @@ class SharpnessFeatures(_ImageFeatures):
     of k-space leaves in the image's magnitude; with ``detail_shift=True``,
     ``detail_shift``: how far the finest detail lies from coarser detail of
     the same edges, which a translation of both sides' outer lines moves
-    (these two are computed only for slices with detail outside the head,
-    where motion puts it, and in the finest band; others take a clean
-    slice's values); and
+    with ``ghosts=True``, ``ghosts``: the evidence of a comb of weakened
+    k-space lines, every n-th along an axis, which periodic motion leaves
+    (ghosts: copies of the head, as sharp as it, which keep the label but
+    put detail outside the head as motion does; see
+    :func:`blurkit.sharpness_features`) (these three are computed only for
+    slices with detail outside the head, where motion puts it, and in the
+    finest band; others take a clean slice's values); and
     ``resampling``: the evidence that every 2nd or every 3rd line along an
     axis was interpolated from its neighbours, as when slices 2-3 times
     thicker, or a nearest-neighbour downsampling, are resampled back (0 for
@@ -312,8 +316,8 @@ class SharpnessFeatures(_ImageFeatures):
         motion during the acquisition and keep tight crops sharp, for about
         a sixth more computing time (see the README's figures). blurkit's
         models (:func:`~blurkit.make_feature_pipeline`, the hybrid) set
-        ``outer``, ``fringe`` and ``detail_shift``; this transformer alone
-        leaves them off.
+        ``outer``, ``fringe``, ``detail_shift`` and ``ghosts``; this
+        transformer alone leaves them off.
     fringe : bool, default=False
         Add ``fringe``: it catches motion that only changes phases (a
         translation while the outer k-space lines of one side are acquired),
@@ -321,6 +325,10 @@ class SharpnessFeatures(_ImageFeatures):
     detail_shift : bool, default=False
         Add ``detail_shift``: it catches that motion when the outer lines of
         both sides of k-space moved (see the README's figures).
+    ghosts : bool, default=False
+        Add ``ghosts``: with it, a model tells the ghosts of periodic motion,
+        which keep the label, from motion that blurs (see the README's
+        figures).
     image_shape : tuple of int, default=None
         Shape of the images when ``X`` is passed as a 2-D table of flattened
         images.
@@ -330,7 +338,8 @@ class SharpnessFeatures(_ImageFeatures):
     n_features_out_ : int
         ``2 * (n_bands - 1) + 1``, plus 1 resampling feature (2 with
         ``"each"``, 0 with False), plus 2 with ``outer=True``, plus 1 with
-        ``fringe=True``, plus 1 with ``detail_shift=True``.
+        ``fringe=True``, plus 1 with ``detail_shift=True``, plus 1 with
+        ``ghosts=True``.
 
     Notes
     -----
@@ -362,6 +371,7 @@ class SharpnessFeatures(_ImageFeatures):
         outer=False,
         fringe=False,
         detail_shift=False,
+        ghosts=False,
         image_shape=None,
     ):
         self.band_edges = band_edges
@@ -371,12 +381,13 @@ class SharpnessFeatures(_ImageFeatures):
         self.outer = outer
         self.fringe = fringe
         self.detail_shift = detail_shift
+        self.ghosts = ghosts
         self.image_shape = image_shape
 
     def __setstate__(self, state):
         # Fitted before the resampling features existed (blurkit 0.3): none;
         # before the outer features (blurkit 0.4), the fringe or the detail
-        # shift: none either.
+        # shift: none either; before the ghosts, none.
         state.setdefault("resampling", False)
         for flag in OPTIONAL_FEATURES:
             state.setdefault(flag, False)

@@ -6,6 +6,7 @@ import numpy as np
 
 from .._validation import as_image, as_image_stack
 from ._fringe import FRINGE_NAMES, fringe_features, tukey_spectrum
+from ._ghosts import GHOST_NAMES, GHOST_NONE, ghost_features_from_power
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
 from ._shift import SHIFT_NAMES, detail_shift_features
 from ._spatial import (
@@ -39,13 +40,15 @@ OPTIONAL_FEATURES = {
     "outer": OUTER_NAMES,
     "fringe": FRINGE_NAMES,
     "detail_shift": SHIFT_NAMES,
+    "ghosts": GHOST_NAMES,
 }
 """The optional feature groups: each flag of `sharpness_features` and the
 names of the columns it adds, in their order (after ``noise_to_signal``,
 before the resampling features)."""
 
 MOTION_GATE = 0.02
-"""``outer_detail`` above which ``fringe`` and ``detail_shift`` are computed.
+"""``outer_detail`` above which ``fringe``, ``detail_shift`` and ``ghosts``
+are computed.
 
 Motion during the acquisition puts fine detail just outside the head (held-
 out phase errors: ``outer_detail`` 0.03 and more; TorchIO's motion 0.08 and
@@ -56,7 +59,8 @@ computed for it, and a tight crop or a clean slice cannot read as moved.
 
 FINE_DETAIL_GATE = -5.0
 """The finest band's log10 power ratio (its mean, noise subtracted) above
-which ``fringe`` and ``detail_shift`` are computed, with `MOTION_GATE`.
+which ``fringe``, ``detail_shift`` and ``ghosts`` are computed, with
+`MOTION_GATE`.
 
 Both read the finest band; a slice whose finest band holds nothing above
 the noise (blurred by more than about 0.75 px: sharp slices read -3.4 to
@@ -200,6 +204,7 @@ def sharpness_features_stack(
     outer=False,
     fringe=False,
     detail_shift=False,
+    ghosts=False,
 ) -> np.ndarray:
     """`sharpness_features` of each image of a stack: shape (n, n_features).
 
@@ -220,6 +225,7 @@ def sharpness_features_stack(
         outer,
         fringe,
         detail_shift,
+        ghosts,
     )
 
 
@@ -230,6 +236,8 @@ _BLOCK = 16
 # 120x120; whole blocks, one at least): its numpy calls, each over a few
 # kilobytes per image, cost less per image in larger groups.
 _OUTER_POINTS = 2**18
+# Pixels per block of `_ghost_features`: a large image's spectrum one at a time.
+_GHOST_PIXELS = 2**18
 
 
 def _sharpness_features(
@@ -241,6 +249,7 @@ def _sharpness_features(
     outer=False,
     fringe=False,
     detail_shift=False,
+    ghosts=False,
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
@@ -254,13 +263,14 @@ def _sharpness_features(
     n_outer = len(OUTER_NAMES) if outer else 0
     n_fringe = len(FRINGE_NAMES) if fringe else 0
     n_shift = len(SHIFT_NAMES) if detail_shift else 0
+    n_ghosts = len(GHOST_NAMES) if ghosts else 0
     # Grids too small for the noise filter have no head: nothing outside it.
     # The fringe and the detail shift need the outer detail too (their gate).
     outer_values = np.tile(OUTER_NONE, (n, 1))
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     if mode:
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
-    gather = (outer or n_fringe or n_shift) and h >= 3 and w >= 3
+    gather = (outer or n_fringe or n_shift or n_ghosts) and h >= 3 and w >= 3
     if gather:
         # The noise grid's intensities and filter responses, gathered over
         # several blocks for `outer_features`.
@@ -306,7 +316,7 @@ def _sharpness_features(
     floor = noise[:, np.newaxis] if subtract_noise else 0.0
     high = power[:, 1:]
     n_bands = 2 * high.shape[1]
-    n_extra = n_outer + n_fringe + n_shift
+    n_extra = n_outer + n_fringe + n_shift + n_ghosts
     features = np.empty((n, n_bands + 1 + n_extra + n_periods))
     features[:, 0:n_bands:2] = log10_ratio(high.mean(axis=2) - floor, reference)
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
@@ -318,14 +328,20 @@ def _sharpness_features(
         features[:, n_bands + 1 + n_extra :] = values
     if n_outer:
         features[:, n_bands + 1 : n_bands + 1 + n_outer] = outer_values
-    if n_fringe or n_shift:
+    if n_fringe or n_shift or n_ghosts:
         # The finest band's mean, the last band feature.
         open_ = (outer_values[:, 0] > MOTION_GATE) & (
             features[:, n_bands - 2] > FINE_DETAIL_GATE
         )
-        features[:, n_bands + 1 + n_outer : n_bands + 1 + n_extra] = _tukey_features(
-            stack, open_, n_fringe, n_shift
-        )
+        first = n_bands + 1 + n_outer
+        if n_fringe or n_shift:
+            features[:, first : first + n_fringe + n_shift] = _tukey_features(
+                stack, open_, n_fringe, n_shift
+            )
+        if n_ghosts:
+            features[:, first + n_fringe + n_shift : n_bands + 1 + n_extra] = (
+                _ghost_features(stack, open_)
+            )
     return features
 
 
@@ -345,6 +361,24 @@ def _tukey_features(stack, open_, n_fringe, n_shift) -> np.ndarray:
         if n_fringe:
             # Last: it squares the spectrum in place.
             values[chosen, :n_fringe] = fringe_features(scratch, spectrum)
+    return values
+
+
+def _ghost_features(stack, open_) -> np.ndarray:
+    """``ghosts`` of a stack's images, shape (n, 1): computed where
+    ``open_`` (the gates) is True, from the spectrum of each image at its
+    own size (`ghost_features_from_power`), a block of at most
+    `_GHOST_PIXELS` pixels (one image at least) at a time; `GHOST_NONE`
+    elsewhere."""
+    values = np.full((len(stack), 1), GHOST_NONE)
+    moved = np.flatnonzero(open_)
+    h, w = stack.shape[1:]
+    size = max(1, min(_BLOCK, _GHOST_PIXELS // (h * w)))
+    for start in range(0, len(moved), size):
+        chosen = moved[start : start + size]
+        scratch = _float32_scratch(stack[chosen])
+        power, _ = _raw_power_spectrum(scratch, overwrite=True)
+        values[chosen] = ghost_features_from_power(power, w)
     return values
 
 
@@ -455,10 +489,15 @@ def _float32_crop(stack: np.ndarray) -> np.ndarray:
     division would cost a pass over the pixels. Other images are scaled as
     by `_unit_float32`.
     """
-    crop = _fft_friendly_crop(stack)
-    if crop.dtype == np.uint8:
-        return crop.astype(np.float32, order="C")
-    converted = _unit_float32(crop)
+    return _float32_scratch(_fft_friendly_crop(stack))
+
+
+def _float32_scratch(stack: np.ndarray) -> np.ndarray:
+    """A contiguous float32 copy of the stack, levels kept as `_float32_crop`
+    keeps them."""
+    if stack.dtype == np.uint8:
+        return stack.astype(np.float32, order="C")
+    converted = _unit_float32(stack)
     if np.may_share_memory(converted, stack):
         return converted.copy()
     return converted
@@ -473,6 +512,7 @@ def sharpness_features(
     outer=False,
     fringe=False,
     detail_shift=False,
+    ghosts=False,
 ) -> np.ndarray:
     """Noise- and contrast-robust sharpness features of an image.
 
@@ -510,6 +550,10 @@ def sharpness_features(
         detail from coarser detail of the same edges, the trace of a
         translation that moved the outer lines of both sides of k-space
         (see Notes).
+    ghosts : bool, default=False
+        Add the feature ``ghosts``: the evidence of a comb of weakened
+        k-space lines, every n-th along an axis, the trace of periodic
+        motion, whose ghosts keep the label (see Notes).
 
     Returns
     -------
@@ -520,7 +564,8 @@ def sharpness_features(
         floored at -6); then ``outer_detail`` and ``outer_level``
         (``n_outer`` 2 with ``outer=True``, else 0); then ``fringe``
         with ``fringe=True``; then ``detail_shift`` with
-        ``detail_shift=True`` (``n_extra`` counts these, 0 to 4); last, the
+        ``detail_shift=True``; then ``ghosts`` with ``ghosts=True``
+        (``n_extra`` counts these, 0 to 5); last, the
         resampling features (0 for none, down to -3): ``n_resampling`` is 1,
         2 or 0.
 
@@ -608,13 +653,26 @@ def sharpness_features(
     hundredths more on a moved one; 0 with no such bands). See
     ``blurkit.metrics._shift``.
 
-    Both are computed only for slices with detail outside the head and in
-    the finest band: ``outer_detail`` (computed for them, whether ``outer``
+    ``ghosts`` (``ghosts=True``) tells the ghosts of periodic motion from
+    motion. Every n-th phase-encoding line weakened repeats the head n times
+    along that axis, as sharp as it: the slice keeps its label, but the
+    copies put detail outside the head as motion does. From the
+    Hann-windowed spectrum of the image at its own size (not the crop: the
+    comb has the period of the acquired matrix), for each axis: each
+    line's power summed across it, in log; its second difference along the
+    axis; the 3 lines nearest the centre left out; for each period of 2 to
+    10 lines and each offset, the two-sample t statistic of that comb's
+    lines against the others; log10 of the largest over combs and axes, at
+    least 1 (about 0.2-0.6 on a clean slice, 0.6-1.5 with TorchIO's
+    ghosting). See ``blurkit.metrics._ghosts``.
+
+    These three are computed only for slices with detail outside the head
+    and in the finest band: ``outer_detail`` (computed for them, whether ``outer``
     is set or not) above 0.02 (``MOTION_GATE``), where motion puts it and a
     clean slice, sharp or blurred, has none, and the last band's mean above
     -5 (``FINE_DETAIL_GATE``; a slice blurred by more than about 0.75 px
     has no fine detail to double or shift). Other slices take a clean sharp
-    slice's values, -1.2 and 0: they cost no second spectrum, and a tight
+    slice's values, -1.2, 0 and 0.5: they cost no second spectrum, and a tight
     crop or a clean slice whose fine detail happens to correlate cannot
     read as moved.
 
@@ -632,6 +690,9 @@ def sharpness_features(
     (19,)
     >>> sharpness_features(image, outer=True, fringe=True, detail_shift=True).shape
     (20,)
+    >>> flags = dict(outer=True, fringe=True, detail_shift=True, ghosts=True)
+    >>> sharpness_features(image, **flags).shape
+    (21,)
     >>> bool(np.allclose(features, sharpness_features(1000 * image)))
     True
     """
@@ -644,4 +705,5 @@ def sharpness_features(
         outer,
         fringe,
         detail_shift,
+        ghosts,
     )[0]

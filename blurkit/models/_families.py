@@ -32,7 +32,7 @@ __all__ = [
 # (up to 20 epochs, with early stopping), which makes it more robust.
 _SEARCH_CNN_PARAMS = {"max_epochs": 6}
 
-OUTER_FEATURES_OPTION = ("outer", "fringe", "detail_shift")
+OUTER_FEATURES_OPTION = ("outer", "fringe", "detail_shift", "ghosts")
 """The :class:`~blurkit.SharpnessFeatures` flags that blurkit's models set
 by default, and `with_outer_features` (``--[no-]outer-features``) sets."""
 
@@ -42,9 +42,10 @@ whether its features read the outer ones (`reads_outer_features`).
 
 Each was chosen on held-out subjects and other libraries' artifacts
 (``benchmarks/heldout.py --seeds 0-27``): with the outer features (230
-terms) 0.03 missed fewer phase errors and called fewer noisy, ghosted or
-spiked slices blurred than 0.1, 0.3, 0.01 or 0.003; without them (152
-terms) 0.1 caught more motion and truncation than 0.03.
+terms before ``ghosts``, 252 with it) 0.03 missed fewer phase errors and
+called fewer noisy, ghosted or spiked slices blurred than 0.1, 0.3, 0.01
+or 0.003 (with ``ghosts``, than 0.01 too); without them (152 terms) 0.1
+caught more motion and truncation than 0.03.
 """
 
 
@@ -67,12 +68,12 @@ def make_feature_pipeline(*, degree=2, C=None, features=None):
     C : float or None, default=None
         Inverse regularisation strength of the logistic regression; None
         means, with ``degree=2``, 0.03 for features with the outer ones (the
-        default features, 230 terms) and 0.1 for features without them (152
+        default features, 252 terms) and 0.1 for features without them (152
         terms; `QUADRATIC_C`), and 10 with ``degree=1``.
     features : transformer, default=None
         The feature extractor; None means :class:`SharpnessFeatures` with
-        the outer features, the fringe and the detail shift
-        (``outer=True, fringe=True, detail_shift=True``: see
+        the outer features, the fringe, the detail shift and the ghosts
+        (``outer=True, fringe=True, detail_shift=True, ghosts=True``: see
         :func:`with_outer_features`).
 
     Returns
@@ -233,13 +234,15 @@ order they compete (ties in model selection go to the first)."""
 def with_outer_features(estimator, enabled=True):
     """A clone of ``estimator`` with or without the outer features.
 
-    Sets ``outer``, ``fringe`` and ``detail_shift`` to ``enabled`` on every
-    :class:`~blurkit.SharpnessFeatures` inside it (the feature pipeline's,
-    the hybrid's, under an :class:`AugmentedClassifier` too). With them,
-    the default of blurkit's models, the features also read the detail just
-    outside the head, the fringes of the finest band and its shift from
-    coarser detail, which catch most of the motion during the acquisition,
-    even a pure translation, and keep tight crops sharp; the last two are
+    Sets ``outer``, ``fringe``, ``detail_shift`` and ``ghosts`` to
+    ``enabled`` on every :class:`~blurkit.SharpnessFeatures` inside it (the
+    feature pipeline's, the hybrid's, under an :class:`AugmentedClassifier`
+    too). With them, the default of blurkit's models, the features also
+    read the detail just outside the head, the fringes of the finest band
+    and its shift from coarser detail, which catch most of the motion during
+    the acquisition, even a pure translation, and keep tight crops sharp,
+    and the comb of weakened k-space lines that the ghosts of periodic
+    motion leave, which keeps ghosted slices' labels; the last three are
     computed only for slices with detail outside the head, so a clean slice
     costs about a sixth more than without them, a moved or noisy one about
     four times as much (see the README).

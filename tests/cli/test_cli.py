@@ -6,6 +6,7 @@ from conftest import DEMO_DATA
 
 import blurkit
 from blurkit.cli import main
+from blurkit.models._families import OUTER_FEATURES_OPTION
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_train_without_the_outer_features(tmp_path, capsys):
     assert main([*args, "--model", "features", "--no-outer-features"]) == 0
     detector, _ = blurkit.load_model(path)
     params = detector.classifier_.best_estimator_.get_params()
-    for name in ("outer", "fringe", "detail_shift"):
+    for name in OUTER_FEATURES_OPTION:
         assert params[f"estimator__features__{name}"] is False
     validation = DEMO_DATA / "validation"
     assert main(["predict", str(path), str(validation), "-o", str(out)]) == 0

@@ -7,7 +7,12 @@ from scipy import ndimage
 
 from blurkit._validation import from_uint8
 from blurkit.metrics import noise_std_stack, sharpness_features_stack
-from blurkit.metrics._sharpness import _BLOCK, MOTION_GATE, _line_details
+from blurkit.metrics._sharpness import (
+    _BLOCK,
+    MOTION_GATE,
+    OPTIONAL_FEATURES,
+    _line_details,
+)
 from blurkit.metrics._spatial import _NOISE_MASK, _noise_response, second_difference
 
 
@@ -46,7 +51,7 @@ def test_an_images_features_do_not_depend_on_the_others(sharp, option, grey_leve
     stack = stack[np.random.default_rng(0).permutation(len(stack))]
     if not grey_levels:
         stack = from_uint8(stack)
-    flags = dict.fromkeys(("outer", "fringe", "detail_shift"), option)
+    flags = dict.fromkeys(OPTIONAL_FEATURES, option)
     together = sharpness_features_stack(stack, **flags)
     if option:
         gate = together[:, 15] > MOTION_GATE

@@ -47,10 +47,10 @@ def test_the_choice_is_explained_truthfully():
 
 def test_the_default_models_read_the_outer_features_and_can_leave_them_out():
     from blurkit.models import with_outer_features
-    from blurkit.models._families import reads_outer_features
+    from blurkit.models._families import OUTER_FEATURES_OPTION, reads_outer_features
     from blurkit.workflow._train import _with_outer_features
 
-    flags = ("outer", "fringe", "detail_shift")
+    flags = OUTER_FEATURES_OPTION
     for family, key in [
         ("features", "estimator__features__outer"),
         ("hybrid", "estimator__features__features__outer"),
@@ -58,7 +58,7 @@ def test_the_default_models_read_the_outer_features_and_can_leave_them_out():
         model = blurkit.make_classifier(family, random_state=0)
         plain = with_outer_features(model, enabled=False)
         for name in flags:
-            # The default: the outer features, the fringe and the shift.
+            # The default: the outer features, the fringe, the shift, the ghosts.
             assert model.get_params()[key.replace("outer", name)] is True
             assert plain.get_params()[key.replace("outer", name)] is False
             # Back again, on a clone: the input is kept.
@@ -76,6 +76,7 @@ def test_the_default_models_read_the_outer_features_and_can_leave_them_out():
     assert with_outer_features(features).outer is True and features.outer is False
     assert with_outer_features(features).fringe is True
     assert with_outer_features(features).detail_shift is True
+    assert with_outer_features(features).ghosts is True
     with pytest.raises(ValueError, match="holds no SharpnessFeatures"):
         with_outer_features(blurkit.make_classifier("cnn"))
     # The default search, with and without them: the CNN has none.
@@ -86,12 +87,12 @@ def test_the_default_models_read_the_outer_features_and_can_leave_them_out():
             outer[type(model).__name__] = [
                 value
                 for key, value in model.get_params().items()
-                if key.endswith(("__outer", "__fringe", "__detail_shift"))
+                if key.endswith(tuple(f"__{name}" for name in flags))
             ]
         assert outer == {
-            "StackingClassifier": [enabled] * 3,
+            "StackingClassifier": [enabled] * len(flags),
             "BlurNetClassifier": [],
-            "Pipeline": [enabled] * 3,
+            "Pipeline": [enabled] * len(flags),
         }
     for enabled in (True, False):
         with pytest.raises(ValueError, match="the CNN reads pixels"):
