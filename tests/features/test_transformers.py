@@ -1,3 +1,5 @@
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,6 +8,7 @@ from sklearn.base import clone
 
 from blurkit import FFTSharpness, LaplacianVariance, SharpnessFeatures
 from blurkit.degrade import add_noise, motion_blur, resize_canvas, thick_slices
+from blurkit.metrics._sharpness import OPTIONAL_FEATURES
 
 TRANSFORMERS = [LaplacianVariance(), FFTSharpness(), SharpnessFeatures()]
 
@@ -309,3 +312,19 @@ def test_float32_images_need_no_float64_copy(images, monkeypatch):
     # The float64 transformers keep computing in float64.
     LaplacianVariance().fit(single)
     assert calls[-1] == np.float64
+
+
+@pytest.mark.parametrize("flag", ["fringe", "detail_shift", "ghosts"])
+def test_models_saved_before_an_optional_feature_keep_their_features(sharp, flag):
+    # A transformer pickled before ``flag`` existed, with the flags that
+    # came before it: it loads with the flag off and computes what it did.
+    flags = list(OPTIONAL_FEATURES)
+    earlier = dict.fromkeys(flags[: flags.index(flag)], True)
+    features = SharpnessFeatures(**earlier).fit(sharp)
+    state = features.__getstate__()
+    del state[flag]
+    old = SharpnessFeatures.__new__(SharpnessFeatures)
+    old.__setstate__(state)
+    assert getattr(old, flag) is False
+    np.testing.assert_array_equal(old.transform(sharp), features.transform(sharp))
+    assert pickle.loads(pickle.dumps(old)).get_params()[flag] is False

@@ -1,7 +1,5 @@
 """The fringe feature: two copies of the finest detail (blurkit.metrics._fringe)."""
 
-import pickle
-
 import numpy as np
 import pytest
 from conftest import translated_late
@@ -131,17 +129,6 @@ def test_the_fringe_is_added_on_request(sharp):
         sharpness_features_stack(np.stack(images), fringe=True), with_fringe
     )
     assert blurkit.sharpness_features(sharp[0], fringe=True).shape == (17,)
-
-
-def test_models_saved_before_the_fringe_keep_their_features(sharp):
-    features = SharpnessFeatures(outer=True).fit(sharp)
-    state = features.__getstate__()
-    del state["fringe"]
-    old = SharpnessFeatures.__new__(SharpnessFeatures)
-    old.__setstate__(state)
-    assert old.fringe is False
-    np.testing.assert_array_equal(old.transform(sharp), features.transform(sharp))
-    assert pickle.loads(pickle.dumps(old)).get_params()["fringe"] is False
 
 
 def test_fringe_must_be_a_boolean(sharp):

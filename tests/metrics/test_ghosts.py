@@ -1,7 +1,5 @@
 """Periodic ghosts: a comb of weakened k-space lines (blurkit.metrics._ghosts)."""
 
-import pickle
-
 import numpy as np
 import pytest
 from conftest import blur, phantom, translated_late
@@ -136,18 +134,6 @@ def test_ghosts_are_added_on_request_behind_the_motion_gate(sharp):
         sharpness_features_stack(np.stack(images), **ALL), values
     )
     assert blurkit.sharpness_features(sharp[0], ghosts=True).shape == (17,)
-
-
-def test_models_saved_before_the_ghosts_keep_their_features(sharp):
-    features = SharpnessFeatures(outer=True, fringe=True, detail_shift=True)
-    features.fit(sharp)
-    state = features.__getstate__()
-    del state["ghosts"]
-    old = SharpnessFeatures.__new__(SharpnessFeatures)
-    old.__setstate__(state)
-    assert old.ghosts is False
-    np.testing.assert_array_equal(old.transform(sharp), features.transform(sharp))
-    assert pickle.loads(pickle.dumps(old)).get_params()["ghosts"] is False
 
 
 def test_the_ghosts_flag_must_be_a_boolean(sharp):

@@ -1,8 +1,6 @@
 """The detail shift: the finest detail moved from coarser detail
 (blurkit.metrics._shift)."""
 
-import pickle
-
 import numpy as np
 import pytest
 from conftest import translated_late
@@ -210,17 +208,6 @@ def test_the_gate_needs_detail_outside_the_head_and_fine_detail(sharp):
         values[closed][:, [FRINGE, SHIFT]],
         np.tile(_sharpness.CLEAN_TUKEY, (closed.sum(), 1)),
     )
-
-
-def test_models_saved_before_the_shift_keep_their_features(sharp):
-    features = SharpnessFeatures(outer=True, fringe=True).fit(sharp)
-    state = features.__getstate__()
-    del state["detail_shift"]
-    old = SharpnessFeatures.__new__(SharpnessFeatures)
-    old.__setstate__(state)
-    assert old.detail_shift is False
-    np.testing.assert_array_equal(old.transform(sharp), features.transform(sharp))
-    assert pickle.loads(pickle.dumps(old)).get_params()["detail_shift"] is False
 
 
 def test_the_shift_must_be_a_boolean(sharp):
