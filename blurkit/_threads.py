@@ -120,7 +120,11 @@ def worker_thread_limits(n_jobs):
     `effective_n_jobs`) processors in all. Fits run in this process with
     BLAS, OpenMP and torch on one thread each, or, for ``n_jobs`` above 1,
     in that many joblib worker processes (loky's), each also limited to one
-    thread (joblib's ``inner_max_num_threads``). Workers started here also
+    thread (joblib's ``inner_max_num_threads``). joblib calls that leave
+    their ``n_jobs`` unset (None) get ``n_jobs`` too: a search's refit, which
+    runs here, fits the hybrid's stacking folds and base models in parallel
+    (a ``StackingClassifier``'s ``n_jobs`` is None), the one fit that would
+    otherwise leave all processors but one idle. Workers started here also
     get the ``blurkit`` command's memory settings
     (`blurkit._process.MEMORY_VARIABLES`, where not set): glibc keeps their
     freed memory, and numpy does not ask for huge pages (workers that joblib
@@ -131,7 +135,11 @@ def worker_thread_limits(n_jobs):
             import joblib
 
             stack.enter_context(
-                joblib.parallel_config(backend="loky", inner_max_num_threads=1)
+                joblib.parallel_config(
+                    backend="loky",
+                    n_jobs=effective_n_jobs(n_jobs),
+                    inner_max_num_threads=1,
+                )
             )
             stack.enter_context(_environment_defaults(MEMORY_VARIABLES))
         stack.enter_context(inner_thread_limits(1))

@@ -103,6 +103,18 @@ def test_limits_are_restored_afterwards():
     assert _thread_counts() == before
 
 
+def test_unset_n_jobs_follow_the_workers():
+    # A joblib call that leaves n_jobs unset, as a StackingClassifier's
+    # stacking folds do, runs on the workers, and alone without them.
+    from joblib import Parallel
+
+    with worker_thread_limits(2):
+        assert Parallel().n_jobs == 2
+        assert Parallel(n_jobs=1).n_jobs == 1
+    with worker_thread_limits(1):
+        assert Parallel().n_jobs == 1
+
+
 def _environment(names):
     return {name: os.environ.get(name) for name in names}
 

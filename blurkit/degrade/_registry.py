@@ -103,6 +103,16 @@ def _draw_noise(rng: np.random.Generator) -> dict:
     return {"std": float(rng.uniform(0.005, 0.06)), "random_state": seed(rng)}
 
 
+def _draw_label_keeping_noise(rng: np.random.Generator) -> dict:
+    params = _draw_noise(rng)
+    # Half of the copies keep the noise whole (rescaled to [0, 1] by their
+    # minimum and maximum), as an unclipped float image's export shows it.
+    # The coin is the seed's parity: a fair one that draws nothing more, so
+    # every other draw of an augmentation stays as it was.
+    params["clip"] = params["random_state"] % 2 == 0
+    return params
+
+
 def _draw_factor(rng: np.random.Generator) -> dict:
     # Log-uniform, so brightening and darkening are equally likely: sharp
     # slices must also be darkened and blurred ones brightened, because in the
@@ -368,12 +378,14 @@ _REGISTRY = {
     "noise": Degradation(
         add_noise,
         None,
-        _draw_noise,
+        _draw_label_keeping_noise,
         weight=2.0,
         description="Gaussian noise, std uniform in [0.005, 0.06] "
-        "(contract: up to 0.05). On a sharp image this is the contract's "
-        "sharp+noise case. Weight 2, so that noisy sharp slices are not "
-        "taken for truncated ones.",
+        "(contract: up to 0.05), clipped to [0, 1] in half of the draws and "
+        "kept whole, the image rescaled to [0, 1] by its minimum and maximum, "
+        "in the other half (as an unclipped float image's export shows it). "
+        "On a sharp image this is the contract's sharp+noise case. Weight 2, "
+        "so that noisy sharp slices are not taken for truncated ones.",
     ),
     "scale_intensity": Degradation(
         scale_intensity,
