@@ -350,6 +350,20 @@ def test_drawn_ranges_cover_the_contract(name, key, low, high):
     assert max(draws) >= high
 
 
+def test_label_keeping_noise_is_clipped_in_half_of_the_draws():
+    # Half of the noisy copies keep the noise whole (rescaled by their
+    # minimum and maximum), as an unclipped float image's export shows it;
+    # the coin is the noise seed's parity, so no other draw moves.
+    rng = np.random.default_rng(0)
+    draws = [DEGRADATIONS["noise"].draw_params(rng) for _ in range(2000)]
+    assert all(d["clip"] == (d["random_state"] % 2 == 0) for d in draws)
+    assert 0.45 < np.mean([d["clip"] for d in draws]) < 0.55
+    # The compound blur+noise case keeps clipping its noise (add_noise's
+    # default).
+    draws = [DEGRADATIONS["blur+noise"].draw_params(rng) for _ in range(200)]
+    assert all("clip" not in d for d in draws)
+
+
 def test_registry_labels():
     blurs = {name for name, d in DEGRADATIONS.items() if d.label == 0}
     assert blurs >= {
