@@ -15,16 +15,28 @@ filter's absolute responses) each image gives:
 - ``outer_detail``: log10 of the median response in a ring 3-6 pixels
   outside the head (beyond one grid step of it, within two) over the median
   response beyond the ring, each squared, both plus a floor of 1e-6 times
-  the squared 99th-percentile intensity (so a clean slice, crop or constant
-  image gives 0);
+  the squared range from the background's floor to the top (so a clean
+  slice, crop or constant image gives 0);
 - ``outer_level``: log10 of the ring's median intensity over the head's,
-  plus 0.001.
+  both less the far background's median, plus 0.001.
 
-The head is every point above a tenth of the 99th-percentile intensity.
+The background's floor is the 5th-percentile intensity, the top the 99th,
+and the head every point above a tenth of the way from the floor to the
+top. On a clean slice (a zero background) the floor is 0; where noise kept
+whole (as a min-max rescaled export keeps it), Rician noise or an offset
+lifts the whole background, the head and the levels are read from it, so
+that a lifted background reads as a clean one, not as the intensity that
+motion spreads just outside the head. (With the head a tenth of the top, a
+background lifted by min-max rescaled noise crossed that tenth and the head
+took up to 0.9 of the grid instead of 0.3; over 56 held-out seeds this
+version missed 121 phase errors against 128 and called 20 slices with
+MONAI's Rician noise blurred against 43.)
+
 Where less than a tenth of the grid lies beyond the ring (a crop that cuts
 the head, a slice that fills its field of view) there is no far background
-to compare with, and ``outer_detail`` is 0. The regions and the detail take
-every point of the grid; the intensities (the percentile and both levels),
+to compare with, and ``outer_detail`` is 0 (with no point beyond the ring
+at all, the far level is the floor). The regions and the detail take
+every point of the grid; the intensities (the percentiles and the levels),
 every other point of every other row, a quarter of the sorting for
 statistics still of hundreds of values. (The detail needs every point:
 on that sample, the ring's median over some 40 points moved
@@ -46,6 +58,7 @@ OUTER_NAMES = ("outer_detail", "outer_level")
 """Names of the two features, in `outer_features`' column order."""
 
 _HEAD_SHARE_OF_TOP = 0.1
+_LOW_PERCENTILE = 5
 _MIN_FAR_SHARE = 0.1
 _MIN_PIXELS = 10
 _FLOOR = 1e-6
@@ -120,6 +133,14 @@ def _percentile(ordered: np.ndarray, q: float) -> np.ndarray:
     return low + (high - low) * fraction
 
 
+def _region_median(intensity: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Median of each row's ``intensity`` where ``mask``; NaN where none."""
+    ordered = np.where(mask, intensity, np.inf)
+    ordered.sort(axis=1)
+    count = np.count_nonzero(mask, axis=1)
+    return np.where(count > 0, _middles(ordered, 0, count), np.nan)
+
+
 def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
     """``outer_detail`` and ``outer_level`` of each image, shape (n, 2).
 
@@ -136,18 +157,24 @@ def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
     size = intensity.shape[1]
     ordered = np.sort(intensity, axis=1)
     top = _percentile(ordered, 99)
+    # The background's floor: 0 on a clean slice, lifted by an offset or by
+    # noise kept whole (a min-max rescaled export) or made positive (Rician).
+    low = _percentile(ordered, _LOW_PERCENTILE)
     # Just above a tenth: a point at exactly a tenth (a tie, common on 8-bit
     # grey levels) falls outside the head whether read as levels or as
     # level / 255, whose float32 rounding would otherwise decide.
-    head = grid > (_HEAD_SHARE_OF_TOP * (1 + 1e-4) * top)[:, None, None]
+    threshold = low + _HEAD_SHARE_OF_TOP * (1 + 1e-4) * (top - low)
+    head = grid > threshold[:, None, None]
     region = _regions(head)
-    # The levels, on the sample: the head's is the top of each sorted row.
+    # The levels, on the sample: the head's is the top of each sorted row;
+    # the ring's and the far background's, medians of their own points.
     n_head = np.count_nonzero(head[_SAMPLE].reshape(n, -1), axis=1)
     head_level = _middles(ordered, size - n_head, n_head)
-    ring = (region[_SAMPLE] == _RING).reshape(n, -1)
-    ordered = np.where(ring, intensity, np.inf)
-    ordered.sort(axis=1)
-    ring_level = _middles(ordered, 0, np.count_nonzero(ring, axis=1))
+    ring_level, far_level = (
+        _region_median(intensity, region[_SAMPLE].reshape(n, -1) == code)
+        for code in (_RING, _FAR)
+    )
+    far_level = np.where(np.isnan(far_level), low, far_level)
     # The detail, on every point: one sort gives the ring's (negated, first)
     # and the far background's responses in order.
     region = np.ascontiguousarray(region).reshape(n, -1)
@@ -164,7 +191,10 @@ def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
     for start, count in ((0, n_ring), (n_ring, n_far)):
         median = np.abs(_middles(keyed, start, count)) / _GAUSSIAN_MAD
         detail.append(np.where(enough & (count > _MIN_PIXELS), median**2, 0.0))
-    floor = _FLOOR * top**2 + 1e-300
+    floor = _FLOOR * (top - low) ** 2 + 1e-300
     outer_detail = np.log10((detail[0] + floor) / (detail[1] + floor))
-    level = np.maximum(ring_level, 0.0) / np.maximum(head_level, 1e-6)
+    ring_level = np.nan_to_num(ring_level, nan=0.0)
+    level = np.maximum(ring_level - far_level, 0.0) / np.maximum(
+        head_level - far_level, 1e-6
+    )
     return np.column_stack([outer_detail, np.log10(level + _LEVEL_FLOOR)])

@@ -39,8 +39,8 @@ def _reference(grid, response):
         grid.astype(np.float64), response.astype(np.float64), strict=True
     ):
         sample = intensity[::2, ::2]
-        top = np.percentile(sample, 99)
-        head = intensity > 0.1 * (1 + 1e-4) * top
+        top, low = np.percentile(sample, 99), np.percentile(sample, 5)
+        head = intensity > low + 0.1 * (1 + 1e-4) * (top - low)
         close = ndimage.maximum_filter(head, size=3)
         near = ndimage.maximum_filter(head, size=5)
         ring, far = near & ~close, ~near
@@ -49,11 +49,12 @@ def _reference(grid, response):
             median = np.median(values[mask]) / (0.6745 * 6) if mask.any() else 0.0
             ok = mask.sum() > 10 and far.mean() >= 0.1
             detail.append(median**2 if ok else 0.0)
-        floor = 1e-6 * top**2 + 1e-300
-        ring_sample = ring[::2, ::2]
+        floor = 1e-6 * (top - low) ** 2 + 1e-300
+        ring_sample, far_sample = ring[::2, ::2], far[::2, ::2]
         ring_level = np.median(sample[ring_sample]) if ring_sample.any() else 0.0
+        far_level = np.median(sample[far_sample]) if far_sample.any() else low
         head_level = np.median(sample[head[::2, ::2]]) if head.any() else 0.0
-        level = max(ring_level, 0.0) / max(head_level, 1e-6)
+        level = max(ring_level - far_level, 0.0) / max(head_level - far_level, 1e-6)
         out.append(
             [
                 np.log10((detail[0] + floor) / (detail[1] + floor)),
@@ -72,6 +73,9 @@ def test_outer_features_follow_their_definition(sharp):
     for name in ("kspace_motion", "ghosting", "truncate_kspace"):
         images += [degrade(image, name, random_state=rng)[0] for image in sharp[:2]]
     images += [add_noise(image, 0.03, random_state=rng) for image in sharp[:2]]
+    images += [
+        add_noise(image, 0.03, clip=False, random_state=rng) for image in sharp[:2]
+    ]
     images += [image - 0.2 for image in sharp[:2]]  # negative intensities
     crops = [resize_canvas(image, 90) for image in sharp[:3]]
     for group in (images, crops):
@@ -147,6 +151,24 @@ def test_white_noise_fills_the_background_evenly(sharp):
     rng = np.random.default_rng(0)
     noisy = [add_noise(image, 0.02, random_state=rng) for image in sharp]
     assert np.all(np.abs(_outer_of(noisy)[:, 0]) < 0.2)
+
+
+def test_a_lifted_background_reads_as_a_clean_one(sharp):
+    # An offset, or noise kept whole (rescaled by its minimum and maximum,
+    # as a float image's export does), lifts the whole background: the head
+    # and the levels are read from its floor, so the lift does not look like
+    # the intensity that motion spreads just outside the head.
+    clean = _outer_of(sharp)
+    np.testing.assert_allclose(_outer_of([image + 0.2 for image in sharp]), clean)
+    rng = np.random.default_rng(0)
+    lifted = [add_noise(image, 0.04, clip=False, random_state=rng) for image in sharp]
+    grid, response = _grid_and_response(lifted)
+    assert np.median(outer_features(grid, response)[:, 1]) < -2.5
+    # Read against zero, as before, the noisy background crossed the head's
+    # threshold and its level was that of a moved slice.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_outer, "_LOW_PERCENTILE", 0)
+        assert np.median(outer_features(grid, response)[:, 1]) > -1.0
 
 
 def test_the_outer_features_are_added_on_request(sharp):
