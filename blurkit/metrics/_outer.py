@@ -133,12 +133,12 @@ def _percentile(ordered: np.ndarray, q: float) -> np.ndarray:
     return low + (high - low) * fraction
 
 
-def _region_median(intensity: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Median of each row's ``intensity`` where ``mask``; NaN where none."""
+def _region_median(intensity: np.ndarray, mask: np.ndarray, empty) -> np.ndarray:
+    """Median of each row's ``intensity`` where ``mask``; ``empty`` where none."""
     ordered = np.where(mask, intensity, np.inf)
     ordered.sort(axis=1)
     count = np.count_nonzero(mask, axis=1)
-    return np.where(count > 0, _middles(ordered, 0, count), np.nan)
+    return np.where(count > 0, _middles(ordered, 0, count), empty)
 
 
 def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
@@ -170,11 +170,9 @@ def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
     # the ring's and the far background's, medians of their own points.
     n_head = np.count_nonzero(head[_SAMPLE].reshape(n, -1), axis=1)
     head_level = _middles(ordered, size - n_head, n_head)
-    ring_level, far_level = (
-        _region_median(intensity, region[_SAMPLE].reshape(n, -1) == code)
-        for code in (_RING, _FAR)
-    )
-    far_level = np.where(np.isnan(far_level), low, far_level)
+    sampled = region[_SAMPLE].reshape(n, -1)
+    ring_level = _region_median(intensity, sampled == _RING, 0.0)
+    far_level = _region_median(intensity, sampled == _FAR, low)
     # The detail, on every point: one sort gives the ring's (negated, first)
     # and the far background's responses in order.
     region = np.ascontiguousarray(region).reshape(n, -1)
@@ -193,7 +191,6 @@ def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
         detail.append(np.where(enough & (count > _MIN_PIXELS), median**2, 0.0))
     floor = _FLOOR * (top - low) ** 2 + 1e-300
     outer_detail = np.log10((detail[0] + floor) / (detail[1] + floor))
-    ring_level = np.nan_to_num(ring_level, nan=0.0)
     level = np.maximum(ring_level - far_level, 0.0) / np.maximum(
         head_level - far_level, 1e-6
     )

@@ -153,7 +153,7 @@ def test_white_noise_fills_the_background_evenly(sharp):
     assert np.all(np.abs(_outer_of(noisy)[:, 0]) < 0.2)
 
 
-def test_a_lifted_background_reads_as_a_clean_one(sharp):
+def test_a_lifted_background_reads_as_a_clean_one(sharp, monkeypatch):
     # An offset, or noise kept whole (rescaled by its minimum and maximum,
     # as a float image's export does), lifts the whole background: the head
     # and the levels are read from its floor, so the lift does not look like
@@ -166,9 +166,8 @@ def test_a_lifted_background_reads_as_a_clean_one(sharp):
     assert np.median(outer_features(grid, response)[:, 1]) < -2.5
     # Read against zero, as before, the noisy background crossed the head's
     # threshold and its level was that of a moved slice.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_outer, "_LOW_PERCENTILE", 0)
-        assert np.median(outer_features(grid, response)[:, 1]) > -1.0
+    monkeypatch.setattr(_outer, "_LOW_PERCENTILE", 0)
+    assert np.median(outer_features(grid, response)[:, 1]) > -1.0
 
 
 def test_the_outer_features_are_added_on_request(sharp):
