@@ -92,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="read the detail just outside the head, the fringes of the "
         "finest band and its shift, which catch motion during the "
-        "acquisition, and the comb that ghosts leave in k-space (the "
-        "default of the features and hybrid families); "
+        "acquisition, and the comb that ghosts leave in k-space, on slices "
+        "with k-space spikes taken away (the default of the features and "
+        "hybrid families); "
         "--no-outer-features: the features without them, faster on slices "
         "with detail or noise outside the head",
     )

@@ -23,6 +23,7 @@ from ._spectral import (
     _corner_noise,
     _raw_power_spectrum,
 )
+from ._spikes import remove_spikes, spike_candidates
 
 __all__ = [
     "LOG_FLOOR",
@@ -41,10 +42,12 @@ OPTIONAL_FEATURES = {
     "fringe": FRINGE_NAMES,
     "detail_shift": SHIFT_NAMES,
     "ghosts": GHOST_NAMES,
+    "despike": (),
 }
 """The optional feature groups: each flag of `sharpness_features` and the
 names of the columns it adds, in their order (after ``noise_to_signal``,
-before the resampling features)."""
+before the resampling features). ``despike`` adds none: it reads a slice
+with a k-space spike without the spike's wave (`_spikes`)."""
 
 MOTION_GATE = 0.02
 """``outer_detail`` above which ``fringe``, ``detail_shift`` and ``ghosts``
@@ -205,6 +208,7 @@ def sharpness_features_stack(
     fringe=False,
     detail_shift=False,
     ghosts=False,
+    despike=False,
 ) -> np.ndarray:
     """`sharpness_features` of each image of a stack: shape (n, n_features).
 
@@ -226,6 +230,7 @@ def sharpness_features_stack(
         fringe,
         detail_shift,
         ghosts,
+        despike,
     )
 
 
@@ -250,6 +255,7 @@ def _sharpness_features(
     fringe=False,
     detail_shift=False,
     ghosts=False,
+    despike=False,
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
@@ -271,6 +277,7 @@ def _sharpness_features(
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     if mode:
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
+    spiked = np.zeros(n, dtype=bool)
     gather = (outer or n_fringe or n_shift or n_ghosts) and h >= 3 and w >= 3
     if gather:
         # The noise grid's intensities and filter responses, gathered over
@@ -309,6 +316,8 @@ def _sharpness_features(
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
         corner_noise[block] = _corner_noise(spectrum, energy, w)
+        if despike:
+            spiked[block] = spike_candidates(spectrum, w)
         del spectrum
     # Cells with no frequency of the grid (tiny images) hold no detail.
     power = np.nan_to_num(power, nan=0.0, copy=False)
@@ -343,7 +352,26 @@ def _sharpness_features(
             features[:, first + n_fringe + n_shift : n_bands + 1 + n_extra] = (
                 _ghost_features(stack, open_)
             )
+    if spiked.any():
+        options = (edges, n_orientations, subtract_noise, resampling)
+        flags = (outer, fringe, detail_shift, ghosts)
+        _read_despiked(stack, spiked, features, *options, *flags)
     return features
+
+
+def _read_despiked(stack, candidates, features, *options) -> None:
+    """Compute again, in place, the features of the candidates whose k-space
+    spikes `remove_spikes` takes away; ``options`` are `_sharpness_features`'
+    after the stack, ``despike`` left out."""
+    chosen, despiked = [], []
+    for i in np.flatnonzero(candidates):
+        image = remove_spikes(stack[i])
+        if image is not None:
+            chosen.append(i)
+            # 8-bit grey levels as blurkit reads them, as the other images.
+            despiked.append(image / 255.0 if stack.dtype == np.uint8 else image)
+    if chosen:
+        features[chosen] = _sharpness_features(np.stack(despiked), *options)
 
 
 def _tukey_features(stack, open_, n_fringe, n_shift) -> np.ndarray:
@@ -514,6 +542,7 @@ def sharpness_features(
     fringe=False,
     detail_shift=False,
     ghosts=False,
+    despike=False,
 ) -> np.ndarray:
     """Noise- and contrast-robust sharpness features of an image.
 
@@ -555,6 +584,10 @@ def sharpness_features(
         Add the feature ``ghosts``: the evidence of a comb of weakened
         k-space lines, every n-th along an axis, the trace of periodic
         motion, whose ghosts keep the label (see Notes).
+    despike : bool, default=False
+        Compute the features of an image with a k-space spike without the
+        spike's plane wave (see :class:`blurkit.SharpnessFeatures`). Adds no
+        feature.
 
     Returns
     -------
@@ -677,6 +710,20 @@ def sharpness_features(
     crop or a clean slice whose fine detail happens to correlate cannot
     read as moved.
 
+    ``despike`` (``despike=True``) reads a slice with a k-space spike
+    without it. A spike adds a plane wave over the image; clipped, as an
+    export keeps it, the wave's crests lift the background, which then reads
+    as the detail and intensity that motion leaves outside the head. Where
+    the strongest frequency of the bands' spectrum (weighted by its squared
+    radius) holds 10 times the power of every frequency 3 away from it, the
+    image's own spectrum is searched for up to 3 frequencies whose magnitude
+    is 8 times that of every frequency 2 away; their waves are taken away
+    where the image lies above its minimum (where the clipping kept them),
+    their coefficients read again from what is left 4 times, and every
+    feature is computed on the result. Waves above 0.15 of the image's range
+    clip the head too, and such an image is read as it is. See
+    ``blurkit.metrics._spikes``.
+
     Examples
     --------
     >>> import numpy as np
@@ -707,4 +754,5 @@ def sharpness_features(
         fringe,
         detail_shift,
         ghosts,
+        despike,
     )[0]

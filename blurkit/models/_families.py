@@ -32,7 +32,7 @@ __all__ = [
 # (up to 20 epochs, with early stopping), which makes it more robust.
 _SEARCH_CNN_PARAMS = {"max_epochs": 6}
 
-OUTER_FEATURES_OPTION = ("outer", "fringe", "detail_shift", "ghosts")
+OUTER_FEATURES_OPTION = ("outer", "fringe", "detail_shift", "ghosts", "despike")
 """The :class:`~blurkit.SharpnessFeatures` flags that blurkit's models set
 by default, and `with_outer_features` (``--[no-]outer-features``) sets."""
 
@@ -75,8 +75,9 @@ def make_feature_pipeline(*, degree=2, C=None, features=None):
         terms; `QUADRATIC_C`), and 10 with ``degree=1``.
     features : transformer, default=None
         The feature extractor; None means :class:`SharpnessFeatures` with
-        the outer features, the fringe, the detail shift and the ghosts
-        (``outer=True, fringe=True, detail_shift=True, ghosts=True``: see
+        the outer features, the fringe, the detail shift and the ghosts,
+        k-space spikes taken away (``outer=True, fringe=True,
+        detail_shift=True, ghosts=True, despike=True``: see
         :func:`with_outer_features`).
 
     Returns
@@ -237,15 +238,18 @@ order they compete (ties in model selection go to the first)."""
 def with_outer_features(estimator, enabled=True):
     """A clone of ``estimator`` with or without the outer features.
 
-    Sets ``outer``, ``fringe``, ``detail_shift`` and ``ghosts`` to
-    ``enabled`` on every :class:`~blurkit.SharpnessFeatures` inside it (the
-    feature pipeline's, the hybrid's, under an :class:`AugmentedClassifier`
-    too). With them, the default of blurkit's models, the features also
+    Sets ``outer``, ``fringe``, ``detail_shift``, ``ghosts`` and
+    ``despike`` to ``enabled`` on every :class:`~blurkit.SharpnessFeatures`
+    inside it (the feature pipeline's, the hybrid's, under an
+    :class:`AugmentedClassifier` too). With them, the default of blurkit's
+    models, the features also
     read the detail just outside the head, the fringes of the finest band
     and its shift from coarser detail, which catch most of the motion during
     the acquisition, even a pure translation, and keep tight crops sharp,
     and the comb of weakened k-space lines that the ghosts of periodic
-    motion leave, which keeps ghosted slices' labels; the last three are
+    motion leave, which keeps ghosted slices' labels, and they read a slice
+    with a k-space spike without the spike's wave; the fringe, the detail
+    shift and the ghosts are
     computed only for slices with detail outside the head, so a clean slice
     costs about a sixth more than without them, a moved or noisy one about
     four times as much (see the README).

@@ -314,7 +314,7 @@ def test_float32_images_need_no_float64_copy(images, monkeypatch):
     assert calls[-1] == np.float64
 
 
-@pytest.mark.parametrize("flag", ["fringe", "detail_shift", "ghosts"])
+@pytest.mark.parametrize("flag", ["fringe", "detail_shift", "ghosts", "despike"])
 def test_models_saved_before_an_optional_feature_keep_their_features(sharp, flag):
     # A transformer pickled before ``flag`` existed, with the flags that
     # came before it: it loads with the flag off and computes what it did.

@@ -1,0 +1,112 @@
+"""k-space spikes taken away before the features (see blurkit.metrics._spikes)."""
+
+import numpy as np
+import pytest
+
+from blurkit import SharpnessFeatures
+from blurkit.metrics import sharpness_features_stack
+from blurkit.metrics._sharpness import _fft_friendly_crop
+from blurkit.metrics._spectral import _raw_power_spectrum
+from blurkit.metrics._spikes import MAX_AMPLITUDE, remove_spikes, spike_candidates
+
+FLAGS = dict(outer=True, fringe=True, detail_shift=True, ghosts=True)
+
+
+def _wave(shape, frequency, amplitude, phase=0.3):
+    """A plane wave on the image's grid: what one k-space spike adds."""
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]]
+    f_row, f_col = frequency
+    return amplitude * np.cos(
+        2 * np.pi * (f_row * y / shape[0] + f_col * x / shape[1]) + phase
+    )
+
+
+def _spiked(image, frequency=(38, 17), amplitude=0.06):
+    """``image`` with a spike's wave, clipped to [0, 1] as an export keeps it."""
+    return np.clip(image + _wave(image.shape, frequency, amplitude), 0.0, 1.0)
+
+
+def _windowed_power(images):
+    crop = np.array(_fft_friendly_crop(np.asarray(images, dtype=np.float32)))
+    return _raw_power_spectrum(crop, overwrite=True)[0], crop.shape[2]
+
+
+def test_clean_slices_have_no_spike(sharp):
+    assert not spike_candidates(*_windowed_power(sharp)).any()
+    assert all(remove_spikes(image) is None for image in sharp)
+
+
+@pytest.mark.parametrize("frequency", [(38, 17), (-5, 44), (52, -30), (-40, 25)])
+def test_a_clipped_wave_is_taken_away(sharp, frequency):
+    image = sharp[0]
+    spiked = _spiked(image, frequency)
+    assert spike_candidates(*_windowed_power(spiked[np.newaxis]))[0]
+    despiked = remove_spikes(spiked)
+    # Where the clipping kept the wave (between the extremes), it is gone;
+    # the background clipped to 0 stays 0.
+    kept = (spiked > 0) & (spiked < 1)
+    error = np.abs(despiked - image)
+    # (The wave's amplitude is 0.06; what remains is the head's own
+    # content at that frequency and what the clipping took.)
+    assert np.median(error[kept]) < 0.006
+    assert np.percentile(error[kept], 99) < 0.02
+    assert np.all(despiked[spiked == 0] == 0)
+    # The wave's amplitude was 0.06: most of it is gone everywhere.
+    assert np.abs(despiked - image).mean() < 0.1 * np.abs(spiked - image).mean()
+
+
+def test_a_wave_of_a_min_max_rescaled_export_is_taken_away(sharp):
+    # Unclipped, then rescaled by the minimum and maximum: linear, so the
+    # wave comes off whole.
+    image = sharp[1]
+    waved = image + _wave(image.shape, (21, 40), 0.05)
+    rescaled = (waved - waved.min()) / (waved.max() - waved.min())
+    despiked = remove_spikes(rescaled)
+    expected = (image - waved.min()) / (waved.max() - waved.min())
+    inner = (rescaled > 0) & (rescaled < 1)
+    assert np.percentile(np.abs(despiked - expected)[inner], 99) < 0.01
+
+
+def test_a_wave_that_clips_the_head_is_left_as_it_is(sharp):
+    image = sharp[0]
+    # Amplitudes are shares of the image's range (here 1).
+    assert remove_spikes(_spiked(image, amplitude=0.8 * MAX_AMPLITUDE)) is not None
+    assert remove_spikes(_spiked(image, amplitude=2 * MAX_AMPLITUDE)) is None
+
+
+def test_despike_keeps_clean_features_and_restores_spiked_ones(sharp):
+    clean = sharpness_features_stack(sharp, **FLAGS)
+    np.testing.assert_array_equal(
+        sharpness_features_stack(sharp, **FLAGS, despike=True), clean
+    )
+    spiked = np.stack([_spiked(image) for image in sharp])
+    before = sharpness_features_stack(spiked, **FLAGS)
+    after = sharpness_features_stack(spiked, **FLAGS, despike=True)
+    # Every spiked slice reads closer to its clean self, most of them as it.
+    distance_before = np.abs(before - clean).max(axis=1)
+    distance_after = np.abs(after - clean).max(axis=1)
+    assert np.all(distance_after < distance_before)
+    assert np.median(distance_after) < 0.05 < 0.3 < np.median(distance_before)
+    # Each image's features are its own, whatever it is computed with.
+    mixed = np.concatenate([sharp[:3], spiked[3:]])
+    out = sharpness_features_stack(mixed, **FLAGS, despike=True)
+    np.testing.assert_array_equal(out[:3], clean[:3])
+    np.testing.assert_array_equal(out[3:], after[3:])
+
+
+def test_despike_reads_grey_levels_as_their_values(sharp):
+    spiked = np.stack([_spiked(image) for image in sharp[:4]])
+    levels = np.round(spiked * 255).astype(np.uint8)
+    from_levels = sharpness_features_stack(levels, **FLAGS, despike=True)
+    from_values = sharpness_features_stack(levels / 255.0, **FLAGS, despike=True)
+    np.testing.assert_allclose(from_levels, from_values, atol=1e-4)
+
+
+def test_the_transformer_adds_no_column(sharp):
+    with_it = SharpnessFeatures(**FLAGS, despike=True).fit(sharp)
+    without = SharpnessFeatures(**FLAGS).fit(sharp)
+    np.testing.assert_array_equal(
+        with_it.get_feature_names_out(), without.get_feature_names_out()
+    )
+    with pytest.raises(ValueError, match="despike must be True or False"):
+        SharpnessFeatures(despike="yes").fit(sharp)
