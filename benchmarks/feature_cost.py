@@ -1,14 +1,16 @@
 """What the features cost per slice, with and without the outer features.
 
 The default features (``SharpnessFeatures(outer=True, fringe=True,
-detail_shift=True)``, what ``make_feature_pipeline()`` and the built-in
-model read) compute the fringe and the detail shift, a second spectrum and
-its small DFTs, only for slices with detail outside the head
-and in the finest band (``blurkit.metrics._sharpness.MOTION_GATE`` and
-``FINE_DETAIL_GATE``). Their
-cost therefore depends on the slices: a clean background (skull-stripped or
-preprocessed scans, the challenge's) keeps the gate closed; noise in the
-background opens it on about half of the slices; moved slices open it.
+detail_shift=True, ghosts=True, despike=True)``, what
+``make_feature_pipeline()`` and the built-in model read) compute the
+fringe, the detail shift and the ghosts, a second spectrum and its small
+DFTs, only for slices with detail outside the head and in the finest band
+(``blurkit.metrics._sharpness.MOTION_GATE`` and ``FINE_DETAIL_GATE``), and
+read a slice again without its k-space spike only where one stands out
+(``blurkit.metrics._spikes``). Their cost therefore depends on the slices:
+a clean background (skull-stripped or preprocessed scans, the challenge's)
+keeps the gate closed; noise in the background opens it on about half of
+the slices; moved slices open it; spiked slices are read twice.
 
 This script times ``sharpness_features_stack`` on one thread, in this
 process, on 8-bit slices (the challenge's training images, or the demo
@@ -22,8 +24,10 @@ set's when ``--data`` has none), CPU time (``time.process_time``) per slice,
   forced open), as they were before the gate;
 
 on the slices as they are, with Gaussian noise of 2% of the range added
-(clipped), and moved (blurkit's ``kspace_motion``, a pure translation of the
-last 30% of the lines). It also prints the share of slices whose gate opens.
+(clipped), moved (blurkit's ``kspace_motion``, a pure translation of the
+last 30% of the lines), and spiked (blurkit's ``kspace_spike``, one spike
+at a random frequency, intensity 0.3, its real part clipped). It also
+prints the share of slices whose gate opens.
 
 Usage::
 
@@ -41,17 +45,18 @@ from pathlib import Path
 
 import numpy as np
 
-from blurkit.degrade import add_noise, kspace_motion
+from blurkit.degrade import add_noise, kspace_motion, kspace_spike
 from blurkit.io import load_dataset
 from blurkit.metrics import _sharpness
+from blurkit.models._families import OUTER_FEATURES_OPTION
 
 REPO = Path(__file__).resolve().parents[1]
 
 CONFIGURATIONS = {
     "plain": {},
     "outer": {"outer": True},
-    "default": dict.fromkeys(("outer", "fringe", "detail_shift"), True),
-    "ungated": dict.fromkeys(("outer", "fringe", "detail_shift"), True),
+    "default": dict.fromkeys(OUTER_FEATURES_OPTION, True),
+    "ungated": dict.fromkeys(OUTER_FEATURES_OPTION, True),
 }
 
 
@@ -73,7 +78,21 @@ def _slices(data: Path, copies: int) -> dict[str, np.ndarray]:
         )
         for i, image in enumerate(images)
     ]
-    stacks = {"clean": images, "noise 2%": np.stack(noisy), "moved": np.stack(moved)}
+    spiked = [
+        kspace_spike(
+            image,
+            positions=[rng.uniform(-0.5, 0.5, size=2)],
+            intensity=0.3,
+            magnitude=False,
+        )
+        for image in images
+    ]
+    stacks = {
+        "clean": images,
+        "noise 2%": np.stack(noisy),
+        "moved": np.stack(moved),
+        "spiked": np.stack(spiked),
+    }
     return {
         name: np.tile(
             np.round(np.clip(stack, 0, 1) * 255).astype(np.uint8), (copies, 1, 1)
