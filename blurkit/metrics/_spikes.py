@@ -40,6 +40,7 @@ import numpy as np
 
 __all__ = [
     "MAX_AMPLITUDE",
+    "MAX_PIXELS",
     "PEAK_RATIO",
     "SPIKE_GATE",
     "remove_spikes",
@@ -72,6 +73,13 @@ own, never a spike."""
 
 _MAX_SPIKES = 3
 _ITERATIONS = 4
+
+MAX_PIXELS = 2**20
+"""Largest image (in pixels: 1024x1024) searched for spikes. A k-space
+spike is an MRI slice's artifact, and slices are at most 512 or so on a
+side; the search takes several full-size float64 arrays, so a larger image
+(a 4096x4096 photograph: over a gigabyte) is read as it is, and the memory
+of large images stays bounded."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -108,7 +116,7 @@ def spike_candidates(power: np.ndarray, width: int) -> np.ndarray:
         True where the ratio described in `SPIKE_GATE` exceeds it.
     """
     n, height, half = power.shape
-    if n == 0 or height < 7 or width < 7:
+    if n == 0 or height < 7 or width < 7 or height * width > MAX_PIXELS:
         return np.zeros(n, dtype=bool)
     weighted = power * _radius_weights(height, width)
     row, column = np.divmod(weighted.reshape(n, -1).argmax(axis=1), half)
@@ -138,13 +146,15 @@ def remove_spikes(image: np.ndarray) -> np.ndarray | None:
     ndarray of shape (H, W), float64, or None
         The image with each spike's wave taken away where the clipping kept
         it, never below the image's minimum; None when no spike stands out
-        (see `PEAK_RATIO`) or when the waves are too strong to take away
-        (`MAX_AMPLITUDE`).
+        (see `PEAK_RATIO`), when the waves are too strong to take away
+        (`MAX_AMPLITUDE`), or when the image is larger than `MAX_PIXELS`.
     """
+    height, width = np.shape(image)
+    if height < 7 or width < 7 or height * width > MAX_PIXELS:
+        return None
     image = np.asarray(image, dtype=np.float64)
-    height, width = image.shape
     low, high = image.min(), image.max()
-    if high <= low or height < 7 or width < 7:
+    if high <= low:
         return None
     spectrum = np.fft.fft2(image)
     magnitude = np.abs(spectrum)

@@ -110,3 +110,18 @@ def test_the_transformer_adds_no_column(sharp):
     )
     with pytest.raises(ValueError, match="despike must be True or False"):
         SharpnessFeatures(despike="yes").fit(sharp)
+
+
+def test_images_above_the_size_limit_are_read_as_they_are(sharp, monkeypatch):
+    from blurkit.metrics import _spikes
+
+    spiked = _spiked(sharp[0])
+    assert remove_spikes(spiked) is not None
+    # Below the crop the bands read (120x120) and the image (121x121).
+    monkeypatch.setattr(_spikes, "MAX_PIXELS", 100 * 100)
+    assert remove_spikes(spiked) is None
+    assert not spike_candidates(*_windowed_power(spiked[np.newaxis]))[0]
+    np.testing.assert_array_equal(
+        sharpness_features_stack(spiked[np.newaxis], **FLAGS, despike=True),
+        sharpness_features_stack(spiked[np.newaxis], **FLAGS),
+    )
