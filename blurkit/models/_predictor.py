@@ -159,6 +159,14 @@ class FeaturesPredictor(_Predictor):
             **dict.fromkeys(OPTIONAL_FEATURES, False),
             **features,
         }
+        for flag in OPTIONAL_FEATURES:
+            # A string ("false") would read as True; despike adds no column
+            # that the shapes below would check.
+            if not isinstance(self.features[flag], (bool, np.bool_)):
+                raise ValueError(
+                    f"features[{flag!r}] must be true or false; got "
+                    f"{self.features[flag]!r}"
+                )
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.coef = np.asarray(coef, dtype=np.float64)

@@ -287,6 +287,10 @@ def test_features_predictor_checks_its_arrays():
             expanded_mean=np.zeros(n_terms),
             expanded_scale=np.ones(n),
         )
+    # The flags are booleans: despike adds no column for the shapes to check.
+    flags = {**common["features"], "despike": "false"}
+    with pytest.raises(ValueError, match=r"features\['despike'\] must be true or"):
+        FeaturesPredictor(**{**common, "features": flags}, coef=np.zeros((1, n)))
 
 
 def test_other_expansions_have_no_lightweight_predictor(tmp_path):
