@@ -336,8 +336,9 @@ class SharpnessFeatures(_ImageFeatures):
         kept it, and the slice's features are computed again. Adds no
         feature; it keeps more spiked sharp slices sharp (see the README's
         figures). Waves above 0.15 of the image's range clip the head too
-        and are left as they are, as are images above 1024x1024 pixels
-        (the search's memory).
+        and are left as they are (unless nothing was clipped, as in a
+        min-max rescaled export), as are images above 1024x1024 pixels (the
+        search's memory).
     image_shape : tuple of int, default=None
         Shape of the images when ``X`` is passed as a 2-D table of flattened
         images.

@@ -721,7 +721,9 @@ def sharpness_features(
     where the image lies above its minimum (where the clipping kept them),
     their coefficients read again from what is left 4 times, and every
     feature is computed on the result. Waves above 0.15 of the image's range
-    clip the head too, and such an image is read as it is, as is an image
+    clip the head too, and such an image is read as it is, unless at most 1%
+    of its pixels lie at its minimum or maximum (nothing was clipped, as in
+    a min-max rescaled export: any wave comes off whole); so is an image
     above 1024x1024 pixels (the search takes several float64 copies of it).
     See ``blurkit.metrics._spikes``.
 

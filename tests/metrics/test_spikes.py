@@ -74,6 +74,18 @@ def test_a_wave_that_clips_the_head_is_left_as_it_is(sharp):
     assert remove_spikes(_spiked(image, amplitude=2 * MAX_AMPLITUDE)) is None
 
 
+def test_a_strong_wave_of_an_unclipped_image_is_taken_away(sharp):
+    # Min-max rescaled, nothing was clipped: the wave comes off whole,
+    # whatever its amplitude.
+    image = sharp[2]
+    waved = image + _wave(image.shape, (30, -22), 0.4)
+    rescaled = (waved - waved.min()) / (waved.max() - waved.min())
+    assert 0.4 / (waved.max() - waved.min()) > MAX_AMPLITUDE
+    expected = (image - waved.min()) / (waved.max() - waved.min())
+    despiked = remove_spikes(rescaled)
+    assert np.percentile(np.abs(despiked - expected), 99) < 0.01
+
+
 def test_despike_keeps_clean_features_and_restores_spiked_ones(sharp):
     clean = sharpness_features_stack(sharp, **FLAGS)
     np.testing.assert_array_equal(
