@@ -109,6 +109,11 @@ def _ring(distance: int) -> list[tuple[int, int]]:
     return [(dy, dx) for dy in span for dx in span if max(abs(dy), abs(dx)) == distance]
 
 
+# The frequencies at Chebyshev distance 2, as a filter's footprint.
+_RING_2 = np.ones((5, 5), dtype=bool)
+_RING_2[1:4, 1:4] = False
+
+
 def spike_candidates(power: np.ndarray, width: int) -> np.ndarray:
     """Whether each image's power spectrum holds a candidate spike.
 
@@ -166,22 +171,24 @@ def remove_spikes(image: np.ndarray) -> np.ndarray | None:
     low, high = image.min(), image.max()
     if high <= low:
         return None
-    spectrum = np.fft.fft2(image)
-    magnitude = np.abs(spectrum)
-    around = np.zeros_like(magnitude)
-    for dy, dx in _ring(2):
-        np.maximum(around, np.roll(magnitude, (dy, dx), axis=(0, 1)), out=around)
+    # Imported here: only a candidate spike needs it, and a command that
+    # reads clean slices starts without it.
+    from scipy import ndimage
+
+    magnitude = np.abs(np.fft.fft2(image))
+    # The largest magnitude at Chebyshev distance 2, the spectrum periodic.
+    around = ndimage.maximum_filter(magnitude, footprint=_RING_2, mode="wrap")
     ratio = magnitude / np.maximum(around, 1e-12 * magnitude.max())
     rows = np.fft.fftfreq(height) * height
     columns = np.fft.fftfreq(width) * width
     near = rows[:, np.newaxis] ** 2 + columns**2 < _MIN_RADIUS**2
     ratio[near] = 0.0
     # The strongest ratios, a spike's conjugate beside it: the largest first.
-    flat = ratio.ravel()
-    strongest = np.argpartition(flat, -2 * _MAX_SPIKES)[-2 * _MAX_SPIKES :]
+    ratios = ratio.ravel()
+    strongest = np.argpartition(ratios, -2 * _MAX_SPIKES)[-2 * _MAX_SPIKES :]
     peaks = []
-    for index in strongest[np.argsort(flat[strongest])[::-1]]:
-        if ratio.flat[index] < PEAK_RATIO or len(peaks) == _MAX_SPIKES:
+    for index in strongest[np.argsort(ratios[strongest])[::-1]]:
+        if ratios[index] < PEAK_RATIO or len(peaks) == _MAX_SPIKES:
             break
         r, c = divmod(int(index), width)
         if ((-r) % height, (-c) % width) not in peaks:
