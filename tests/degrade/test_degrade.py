@@ -455,7 +455,10 @@ def test_augmenter_record_survives_pickling_and_model_files(small_set):
     import skops.io
 
     X, y = small_set
-    augmenter = DegradationAugmenter(n_copies=5, random_state=0)
+    # k-space motion's parameters nest lists in lists: drawn for sure.
+    augmenter = DegradationAugmenter(
+        n_copies=5, degradations=["kspace_motion", "noise"], random_state=0
+    )
     augmenter.fit_resample(X, y)
     record = augmenter.degradations_applied_
     assert any(name == "kspace_motion" for name, _ in record)
@@ -568,18 +571,32 @@ def test_augmenter_breaks_the_brightness_shortcut(small_set):
     X = np.stack(
         [x / x.max() * (1.0 if label else 0.8) for x, label in zip(X, y, strict=True)]
     )
-    augmenter = DegradationAugmenter(n_copies=40, keep_original=False, random_state=0)
+    augmenter = DegradationAugmenter(n_copies=120, keep_original=False, random_state=0)
     X_aug, y_aug = augmenter.fit_resample(X, y)
     peaks = np.array([x.max() for x in X_aug])
+    # A tenth at least: the noisy copies (Gaussian noise weighted 8) of the
+    # sharp images reach full white, so the dimmed ones are about 12% of
+    # the sharp copies here (20% before noise weighed 8).
     for label in (0, 1):
-        assert np.mean(peaks[y_aug == label] < 0.95) > 0.15
-        assert np.mean(peaks[y_aug == label] >= 0.99) > 0.15
-    # The directed cases are drawn three times as often as the others.
+        assert np.mean(peaks[y_aug == label] < 0.95) > 0.1
+        assert np.mean(peaks[y_aug == label] >= 0.99) > 0.1
+    # The directed cases are drawn more often than the others (weights 5 and 3).
     sources = y[augmenter.sample_indices_]
     names = np.array([name for name, _ in augmenter.degradations_applied_])
     from_sharp, from_blurred = list(names[sources == 1]), list(names[sources == 0])
-    assert from_sharp.count("dim_sharp") > 2 * from_sharp.count("jpeg")
-    assert from_blurred.count("brighten_blurred") > 2 * from_blurred.count("gamma")
+    # Against the mean count of the cases of weight 1 that apply to each
+    # class: one of them alone is drawn too few times to compare with.
+    for names_drawn, directed, label in (
+        (from_sharp, "dim_sharp", 1),
+        (from_blurred, "brighten_blurred", 0),
+    ):
+        ones = [
+            name
+            for name, case in DEGRADATIONS.items()
+            if case.weight == 1 and label in case.applies_to
+        ]
+        mean_one = np.mean([names_drawn.count(name) for name in ones])
+        assert names_drawn.count(directed) > 2 * mean_one
     assert "brighten_blurred" not in from_sharp and "dim_sharp" not in from_blurred
 
 

@@ -1,0 +1,181 @@
+"""Held-out check: noise at fixed levels, clipped, kept whole and Rician.
+
+``benchmarks/heldout.py`` draws each image's noise level uniformly (TorchIO's
+``RandomNoise``, std 0-3% or 0-5%), so its rows mix light and strong noise.
+This script asks what one level does. With each seed's split of
+``heldout.py`` (240 training images for the model, the other 80 and the 16
+validation images for the test, 48 sharp and 48 blurred), it trains the
+default features model (``make_classifier("features", random_state=seed)``)
+and adds to every test image noise of a fixed standard deviation (a
+fraction of the [0, 1] range), written here with numpy, independently of
+``blurkit.degrade``:
+
+- ``clipped``: Gaussian noise, the result clipped to [0, 1], as a scanner's
+  export or scikit-image's ``random_noise`` keep it;
+- ``whole``: Gaussian noise left as it is, negative values included (an
+  unclipped float image, or its min-max rescaled export: the features read
+  both alike);
+- ``Rician``: the magnitude of the image plus complex Gaussian noise, the
+  noise of a magnitude MR image, clipped to [0, 1].
+
+Noise keeps the label (the contract: a sharp slice stays sharp, a blurred
+one stays blurred). The table gives, per kind and level, the sharp slices
+called blurred and the blurred ones called sharp over the seeds, with the
+95% interval of ``heldout.seed_interval`` (seeds resampled); ``--plot``
+draws the share of sharp slices called blurred against the level.
+
+Usage::
+
+    python benchmarks/noise_levels.py [--data ../shared/data] [--seeds 0-7]
+                                      [--levels 0.01,0.03,0.05]
+                                      [--out-md FILE] [--plot PNG]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from heldout import REPO, _seed_list, _split, seed_interval
+
+import blurkit
+
+LEVELS = (0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1)
+KINDS = ("clipped", "whole", "Rician")
+
+
+def add_noise(image: np.ndarray, kind: str, std: float, rng) -> np.ndarray:
+    """``image`` (values in [0, 1]) with noise of standard deviation ``std``."""
+    noise = rng.normal(0.0, std, image.shape)
+    if kind == "clipped":
+        return np.clip(image + noise, 0.0, 1.0)
+    if kind == "whole":
+        return image + noise
+    if kind == "Rician":
+        imaginary = rng.normal(0.0, std, image.shape)
+        return np.clip(np.hypot(image + noise, imaginary), 0.0, 1.0)
+    raise ValueError(f"Expected a kind among {KINDS}, got {kind!r}.")
+
+
+def count_errors(data: Path, seeds, levels, log=print) -> dict:
+    """``(kind, level) -> {"sharp": [...], "blurred": [...]}``: images labelled
+    wrong with each seed, and ``"n_sharp"``, ``"n_blurred"``: images per seed."""
+    errors: dict = {}
+    for seed in seeds:
+        start = time.perf_counter()
+        x_fit, y_fit, x_test, y_test = _split(data, seed)
+        model = blurkit.make_classifier("features", random_state=seed)
+        model.fit(x_fit, y_fit)
+        x_test = x_test.astype(np.float64)
+        for kind in KINDS:
+            for level in levels:
+                # One stream per seed, kind and level: a level's images do
+                # not depend on which other levels are asked for.
+                rng = np.random.default_rng(
+                    [seed, KINDS.index(kind), round(level * 1e4)]
+                )
+                noisy = np.stack([add_noise(x, kind, level, rng) for x in x_test])
+                predicted = model.predict(noisy)
+                row = errors.setdefault((kind, level), {"sharp": [], "blurred": []})
+                row["sharp"].append(int(np.sum((y_test == 1) & (predicted != 1))))
+                row["blurred"].append(int(np.sum((y_test == 0) & (predicted != 0))))
+                row["n_sharp"] = int(np.sum(y_test == 1))
+                row["n_blurred"] = int(np.sum(y_test == 0))
+        log(f"  seed {seed}: {time.perf_counter() - start:.0f} s")
+    return errors
+
+
+def _cell(wrong, per_seed: int) -> str:
+    images = [per_seed] * len(wrong)
+    low, high = seed_interval(wrong, images)
+    return f"{sum(wrong)} ({sum(wrong) / sum(images):.1%} [{low:.1%}-{high:.1%}])"
+
+
+def table(errors: dict, n_seeds: int) -> str:
+    """Markdown: per kind and level, the images labelled wrong over the seeds."""
+    some = next(iter(errors.values()))
+    lines = [
+        f"| noise | std | sharp called blurred (of {some['n_sharp'] * n_seeds}) "
+        f"| blurred called sharp (of {some['n_blurred'] * n_seeds}) |",
+        "|:---|---:|---:|---:|",
+    ]
+    for (kind, level), row in errors.items():
+        lines.append(
+            f"| {kind} | {level:.0%} | {_cell(row['sharp'], row['n_sharp'])} "
+            f"| {_cell(row['blurred'], row['n_blurred'])} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(errors: dict, path: Path) -> None:
+    """Share of sharp slices called blurred against the noise level, per kind."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for kind in KINDS:
+        rows = [(level, row) for (k, level), row in errors.items() if k == kind]
+        levels = [100 * level for level, _ in rows]
+        shares = [
+            100 * sum(row["sharp"]) / (row["n_sharp"] * len(row["sharp"]))
+            for _, row in rows
+        ]
+        ax.plot(levels, shares, marker="o", label=kind)
+    ax.axvline(5, color="grey", linestyle=":", label="contract: noise up to 5%")
+    ax.set_xlabel("noise standard deviation (% of the range)")
+    ax.set_ylabel("sharp slices called blurred (%)")
+    ax.set_title("Held-out sharp slices with noise (default features model)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=REPO.parent / "shared" / "data",
+        help="challenge-layout folder with train/ and validation/",
+    )
+    parser.add_argument("--seeds", default="0-7", help="e.g. 0-7 or 0,3,5")
+    parser.add_argument(
+        "--levels",
+        default=",".join(f"{level:g}" for level in LEVELS),
+        help="noise standard deviations, fractions of the range",
+    )
+    parser.add_argument("--out-md", type=Path, default=None)
+    parser.add_argument("--plot", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        seeds = _seed_list(args.seeds)
+        levels = [float(level) for level in args.levels.split(",") if level]
+    except ValueError as exc:
+        parser.error(f"--seeds or --levels: {exc}")
+    if not seeds or not levels or not all(0 < level < 1 for level in levels):
+        parser.error("expected seeds, and levels in (0, 1)")
+    data = args.data
+    if not (data / "train" / "subjects.tsv").is_file():
+        print(f"{data}: no challenge data (train/subjects.tsv)", file=sys.stderr)
+        return 1
+    print(f"Data: {data}; seeds {args.seeds}; levels {levels}", file=sys.stderr)
+    errors = count_errors(data, seeds, levels, log=lambda m: print(m, file=sys.stderr))
+    text = table(errors, len(seeds))
+    print(text)
+    if args.out_md is not None:
+        args.out_md.write_text(text + "\n")
+    if args.plot is not None:
+        plot(errors, args.plot)
+        print(f"Plot: {args.plot}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
