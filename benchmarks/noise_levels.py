@@ -5,9 +5,10 @@
 This script asks what one level does. With each seed's split of
 ``heldout.py`` (240 training images for the model, the other 80 and the 16
 validation images for the test, 48 sharp and 48 blurred), it trains the
-default features model (``make_classifier("features", random_state=seed)``)
-and adds to every test image noise of a fixed standard deviation (a
-fraction of the [0, 1] range), written here with numpy, independently of
+default features model (``make_classifier("features", random_state=seed)``;
+``--model`` tests a saved model, or the built-in one, instead) and adds to
+every test image noise of a fixed standard deviation (a fraction of the
+[0, 1] range), written here with numpy, independently of
 ``blurkit.degrade``:
 
 - ``clipped``: Gaussian noise, the result clipped to [0, 1], as a scanner's
@@ -28,6 +29,7 @@ Usage::
 
     python benchmarks/noise_levels.py [--data ../shared/data] [--seeds 0-7]
                                       [--levels 0.01,0.03,0.05]
+                                      [--model PATH | --model builtin]
                                       [--out-md FILE] [--plot PNG]
 """
 
@@ -60,15 +62,22 @@ def add_noise(image: np.ndarray, kind: str, std: float, rng) -> np.ndarray:
     raise ValueError(f"Expected a kind among {KINDS}, got {kind!r}.")
 
 
-def count_errors(data: Path, seeds, levels, log=print) -> dict:
+def count_errors(data: Path, seeds, levels, model=None, log=print) -> dict:
     """``(kind, level) -> {"sharp": [...], "blurred": [...]}``: images labelled
-    wrong with each seed, and ``"n_sharp"``, ``"n_blurred"``: images per seed."""
+    wrong with each seed, and ``"n_sharp"``, ``"n_blurred"``: images per seed.
+
+    ``model``, a fitted classifier, is tested as it is on every seed's test
+    images; None trains the default features model on each seed's split.
+    """
     errors: dict = {}
     for seed in seeds:
         start = time.perf_counter()
         x_fit, y_fit, x_test, y_test = _split(data, seed)
-        model = blurkit.make_classifier("features", random_state=seed)
-        model.fit(x_fit, y_fit)
+        if model is None:
+            fitted = blurkit.make_classifier("features", random_state=seed)
+            fitted.fit(x_fit, y_fit)
+        else:
+            fitted = model
         x_test = x_test.astype(np.float64)
         for kind in KINDS:
             for level in levels:
@@ -78,7 +87,7 @@ def count_errors(data: Path, seeds, levels, log=print) -> dict:
                     [seed, KINDS.index(kind), round(level * 1e4)]
                 )
                 noisy = np.stack([add_noise(x, kind, level, rng) for x in x_test])
-                predicted = model.predict(noisy)
+                predicted = fitted.predict(noisy)
                 row = errors.setdefault((kind, level), {"sharp": [], "blurred": []})
                 row["sharp"].append(int(np.sum((y_test == 1) & (predicted != 1))))
                 row["blurred"].append(int(np.sum((y_test == 0) & (predicted != 0))))
@@ -151,6 +160,12 @@ def main(argv=None) -> int:
         default=",".join(f"{level:g}" for level in LEVELS),
         help="noise standard deviations, fractions of the range",
     )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="a model saved by blurkit train, or 'builtin', tested as it is "
+        "(default: the default features model trained on each seed's split)",
+    )
     parser.add_argument("--out-md", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -166,7 +181,13 @@ def main(argv=None) -> int:
         print(f"{data}: no challenge data (train/subjects.tsv)", file=sys.stderr)
         return 1
     print(f"Data: {data}; seeds {args.seeds}; levels {levels}", file=sys.stderr)
-    errors = count_errors(data, seeds, levels, log=lambda m: print(m, file=sys.stderr))
+    model = None
+    if args.model is not None:
+        path = None if args.model == "builtin" else args.model
+        model, _ = blurkit.load_model(path)
+    errors = count_errors(
+        data, seeds, levels, model, log=lambda m: print(m, file=sys.stderr)
+    )
     text = table(errors, len(seeds))
     print(text)
     if args.out_md is not None:
