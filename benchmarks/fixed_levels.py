@@ -1,8 +1,8 @@
-"""Held-out check: noise at fixed levels, clipped, kept whole and Rician.
+"""Held-out check: noise at fixed levels (clipped, kept whole, Rician), JPEG.
 
 ``benchmarks/heldout.py`` draws each image's noise level uniformly (TorchIO's
-``RandomNoise``, std 0-3% or 0-5%), so its rows mix light and strong noise.
-This script asks what one level does. With each seed's split of
+``RandomNoise``, std 0-3% or 0-5%), so its rows mix light and strong noise,
+and has no JPEG row. This script asks what one level does. With each seed's split of
 ``heldout.py`` (240 training images for the model, the other 80 and the 16
 validation images for the test, 48 sharp and 48 blurred), it trains the
 default features model (``make_classifier("features", random_state=seed)``;
@@ -17,9 +17,11 @@ every test image noise of a fixed standard deviation (a fraction of the
   unclipped float image, or its min-max rescaled export: the features read
   both alike);
 - ``Rician``: the magnitude of the image plus complex Gaussian noise, the
-  noise of a magnitude MR image, clipped to [0, 1].
+  noise of a magnitude MR image, clipped to [0, 1];
+- ``JPEG``: a round trip through Pillow's JPEG encoder at a fixed quality
+  (the contract: quality 90 and above), the 8-bit grey levels.
 
-Noise keeps the label (the contract: a sharp slice stays sharp, a blurred
+Noise and JPEG keep the label (the contract: a sharp slice stays sharp, a blurred
 one stays blurred). The table gives, per kind and level, the sharp slices
 called blurred and the blurred ones called sharp over the seeds, with the
 95% interval of ``heldout.seed_interval`` (seeds resampled); ``--plot``
@@ -27,8 +29,9 @@ draws the share of sharp slices called blurred against the level.
 
 Usage::
 
-    python benchmarks/noise_levels.py [--data ../shared/data] [--seeds 0-7]
+    python benchmarks/fixed_levels.py [--data ../shared/data] [--seeds 0-7]
                                       [--levels 0.01,0.03,0.05]
+                                      [--qualities 95,90,75]
                                       [--model PATH | --model builtin]
                                       [--out-md FILE] [--plot PNG]
 """
@@ -36,16 +39,19 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from heldout import REPO, _seed_list, _split, seed_interval
+from PIL import Image
 
 import blurkit
 
 LEVELS = (0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1)
+QUALITIES = (95, 90, 85, 75)
 KINDS = ("clipped", "whole", "Rician")
 
 
@@ -62,9 +68,21 @@ def add_noise(image: np.ndarray, kind: str, std: float, rng) -> np.ndarray:
     raise ValueError(f"Expected a kind among {KINDS}, got {kind!r}.")
 
 
-def count_errors(data: Path, seeds, levels, model=None, log=print) -> dict:
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (values in [0, 1]) through Pillow's JPEG at ``quality``."""
+    levels = np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(levels).save(buffer, format="JPEG", quality=quality)
+    with Image.open(buffer) as decoded:
+        return np.asarray(decoded, dtype=np.float64) / 255.0
+
+
+def count_errors(
+    data: Path, seeds, levels, qualities=QUALITIES, model=None, log=print
+) -> dict:
     """``(kind, level) -> {"sharp": [...], "blurred": [...]}``: images labelled
     wrong with each seed, and ``"n_sharp"``, ``"n_blurred"``: images per seed.
+    The noise kinds at each of ``levels``, then ``("JPEG", quality)``.
 
     ``model``, a fitted classifier, is tested as it is on every seed's test
     images; None trains the default features model on each seed's split.
@@ -79,6 +97,7 @@ def count_errors(data: Path, seeds, levels, model=None, log=print) -> dict:
         else:
             fitted = model
         x_test = x_test.astype(np.float64)
+        changes = []
         for kind in KINDS:
             for level in levels:
                 # One stream per seed, kind and level: a level's images do
@@ -86,13 +105,18 @@ def count_errors(data: Path, seeds, levels, model=None, log=print) -> dict:
                 rng = np.random.default_rng(
                     [seed, KINDS.index(kind), round(level * 1e4)]
                 )
-                noisy = np.stack([add_noise(x, kind, level, rng) for x in x_test])
-                predicted = fitted.predict(noisy)
-                row = errors.setdefault((kind, level), {"sharp": [], "blurred": []})
-                row["sharp"].append(int(np.sum((y_test == 1) & (predicted != 1))))
-                row["blurred"].append(int(np.sum((y_test == 0) & (predicted != 0))))
-                row["n_sharp"] = int(np.sum(y_test == 1))
-                row["n_blurred"] = int(np.sum(y_test == 0))
+                changes.append(
+                    ((kind, level), [add_noise(x, kind, level, rng) for x in x_test])
+                )
+        for quality in qualities:
+            changes.append((("JPEG", quality), [jpeg(x, quality) for x in x_test]))
+        for key, images in changes:
+            predicted = fitted.predict(np.stack(images))
+            row = errors.setdefault(key, {"sharp": [], "blurred": []})
+            row["sharp"].append(int(np.sum((y_test == 1) & (predicted != 1))))
+            row["blurred"].append(int(np.sum((y_test == 0) & (predicted != 0))))
+            row["n_sharp"] = int(np.sum(y_test == 1))
+            row["n_blurred"] = int(np.sum(y_test == 0))
         log(f"  seed {seed}: {time.perf_counter() - start:.0f} s")
     return errors
 
@@ -107,13 +131,14 @@ def table(errors: dict, n_seeds: int) -> str:
     """Markdown: per kind and level, the images labelled wrong over the seeds."""
     some = next(iter(errors.values()))
     lines = [
-        f"| noise | std | sharp called blurred (of {some['n_sharp'] * n_seeds}) "
+        f"| change | level | sharp called blurred (of {some['n_sharp'] * n_seeds}) "
         f"| blurred called sharp (of {some['n_blurred'] * n_seeds}) |",
         "|:---|---:|---:|---:|",
     ]
     for (kind, level), row in errors.items():
+        shown = f"quality {level}" if kind == "JPEG" else f"std {level:.0%}"
         lines.append(
-            f"| {kind} | {level:.0%} | {_cell(row['sharp'], row['n_sharp'])} "
+            f"| {kind} | {shown} | {_cell(row['sharp'], row['n_sharp'])} "
             f"| {_cell(row['blurred'], row['n_blurred'])} |"
         )
     return "\n".join(lines)
@@ -161,6 +186,11 @@ def main(argv=None) -> int:
         help="noise standard deviations, fractions of the range",
     )
     parser.add_argument(
+        "--qualities",
+        default=",".join(map(str, QUALITIES)),
+        help="JPEG qualities (Pillow's, 1-95)",
+    )
+    parser.add_argument(
         "--model",
         default=None,
         help="a model saved by blurkit train, or 'builtin', tested as it is "
@@ -172,10 +202,13 @@ def main(argv=None) -> int:
     try:
         seeds = _seed_list(args.seeds)
         levels = [float(level) for level in args.levels.split(",") if level]
+        qualities = [int(q) for q in args.qualities.split(",") if q]
     except ValueError as exc:
-        parser.error(f"--seeds or --levels: {exc}")
+        parser.error(f"--seeds, --levels or --qualities: {exc}")
     if not seeds or not levels or not all(0 < level < 1 for level in levels):
         parser.error("expected seeds, and levels in (0, 1)")
+    if not all(1 <= quality <= 95 for quality in qualities):
+        parser.error("expected JPEG qualities in [1, 95]")
     data = args.data
     if not (data / "train" / "subjects.tsv").is_file():
         print(f"{data}: no challenge data (train/subjects.tsv)", file=sys.stderr)
@@ -186,7 +219,7 @@ def main(argv=None) -> int:
         path = None if args.model == "builtin" else args.model
         model, _ = blurkit.load_model(path)
     errors = count_errors(
-        data, seeds, levels, model, log=lambda m: print(m, file=sys.stderr)
+        data, seeds, levels, qualities, model, log=lambda m: print(m, file=sys.stderr)
     )
     text = table(errors, len(seeds))
     print(text)
