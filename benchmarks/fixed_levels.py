@@ -19,7 +19,8 @@ every test image noise of a fixed standard deviation (a fraction of the
 - ``Rician``: the magnitude of the image plus complex Gaussian noise, the
   noise of a magnitude MR image, clipped to [0, 1];
 - ``JPEG``: a round trip through Pillow's JPEG encoder at a fixed quality
-  (the contract: quality 90 and above), the 8-bit grey levels.
+  (the contract: quality 90 and above), the 8-bit grey levels
+  (``blurkit.degrade.jpeg_compress``: the encoder is Pillow's either way).
 
 Noise and JPEG keep the label (the contract: a sharp slice stays sharp, a blurred
 one stays blurred). The table gives, per kind and level, the sharp slices
@@ -39,23 +40,22 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from heldout import REPO, _seed_list, _split, seed_interval
-from PIL import Image
+from heldout import REPO, _seed_list, _split, share_cell
 
 import blurkit
+from blurkit.degrade import jpeg_compress
 
 LEVELS = (0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1)
 QUALITIES = (95, 90, 85, 75)
 KINDS = ("clipped", "whole", "Rician")
 
 
-def add_noise(image: np.ndarray, kind: str, std: float, rng) -> np.ndarray:
+def noisy(image: np.ndarray, kind: str, std: float, rng) -> np.ndarray:
     """``image`` (values in [0, 1]) with noise of standard deviation ``std``."""
     noise = rng.normal(0.0, std, image.shape)
     if kind == "clipped":
@@ -68,13 +68,17 @@ def add_noise(image: np.ndarray, kind: str, std: float, rng) -> np.ndarray:
     raise ValueError(f"Expected a kind among {KINDS}, got {kind!r}.")
 
 
-def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    """``image`` (values in [0, 1]) through Pillow's JPEG at ``quality``."""
-    levels = np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(levels).save(buffer, format="JPEG", quality=quality)
-    with Image.open(buffer) as decoded:
-        return np.asarray(decoded, dtype=np.float64) / 255.0
+def _changed(x_test, seed, levels, qualities):
+    """``((kind, level), images)`` for each change, one at a time: the
+    noise kinds at each of ``levels``, then ``("JPEG", quality)``."""
+    for kind in KINDS:
+        for level in levels:
+            # One stream per seed, kind and level: a level's images do not
+            # depend on which other levels are asked for.
+            rng = np.random.default_rng([seed, KINDS.index(kind), round(level * 1e4)])
+            yield (kind, level), [noisy(x, kind, level, rng) for x in x_test]
+    for quality in qualities:
+        yield ("JPEG", quality), [jpeg_compress(x, quality) for x in x_test]
 
 
 def count_errors(
@@ -97,20 +101,7 @@ def count_errors(
         else:
             fitted = model
         x_test = x_test.astype(np.float64)
-        changes = []
-        for kind in KINDS:
-            for level in levels:
-                # One stream per seed, kind and level: a level's images do
-                # not depend on which other levels are asked for.
-                rng = np.random.default_rng(
-                    [seed, KINDS.index(kind), round(level * 1e4)]
-                )
-                changes.append(
-                    ((kind, level), [add_noise(x, kind, level, rng) for x in x_test])
-                )
-        for quality in qualities:
-            changes.append((("JPEG", quality), [jpeg(x, quality) for x in x_test]))
-        for key, images in changes:
+        for key, images in _changed(x_test, seed, levels, qualities):
             predicted = fitted.predict(np.stack(images))
             row = errors.setdefault(key, {"sharp": [], "blurred": []})
             row["sharp"].append(int(np.sum((y_test == 1) & (predicted != 1))))
@@ -119,12 +110,6 @@ def count_errors(
             row["n_blurred"] = int(np.sum(y_test == 0))
         log(f"  seed {seed}: {time.perf_counter() - start:.0f} s")
     return errors
-
-
-def _cell(wrong, per_seed: int) -> str:
-    images = [per_seed] * len(wrong)
-    low, high = seed_interval(wrong, images)
-    return f"{sum(wrong)} ({sum(wrong) / sum(images):.1%} [{low:.1%}-{high:.1%}])"
 
 
 def table(errors: dict, n_seeds: int) -> str:
@@ -137,10 +122,11 @@ def table(errors: dict, n_seeds: int) -> str:
     ]
     for (kind, level), row in errors.items():
         shown = f"quality {level}" if kind == "JPEG" else f"std {level:.0%}"
-        lines.append(
-            f"| {kind} | {shown} | {_cell(row['sharp'], row['n_sharp'])} "
-            f"| {_cell(row['blurred'], row['n_blurred'])} |"
-        )
+        cells = [
+            share_cell(row[name], [row[f"n_{name}"]] * len(row[name]))
+            for name in ("sharp", "blurred")
+        ]
+        lines.append(f"| {kind} | {shown} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 

@@ -554,10 +554,9 @@ def seeds_table(families, counts, misses) -> str:
         for name in names:
             per_seed = misses[(case, name)]
             totals[name] += sum(per_seed) if not case.startswith("phase") else 0
-            low, high = seed_interval(per_seed, counts[case])
             cells.append(
-                f"{sum(per_seed)}: {sum(per_seed) / sum(counts[case]):.1%} "
-                f"[{low:.1%}-{high:.1%}] ({', '.join(map(str, per_seed))})"
+                f"{share_cell(per_seed, counts[case])} "
+                f"({', '.join(map(str, per_seed))})"
             )
         lines.append(f"| {case} ({sum(counts[case])}) | " + " | ".join(cells) + " |")
     lines.append(
@@ -658,6 +657,14 @@ def seed_interval(wrong, images, n_resamples: int = 2000) -> tuple[float, float]
     shares = wrong[picks].sum(axis=1) / images[picks].sum(axis=1)
     low, high = np.percentile(shares, [2.5, 97.5])
     return float(low), float(high)
+
+
+def share_cell(wrong, images) -> str:
+    """``"N: x% [low-high]"``: the images labelled wrong over the seeds
+    (``wrong[i]`` of ``images[i]`` with seed ``i``), their share and its 95%
+    interval (`seed_interval`)."""
+    low, high = seed_interval(wrong, images)
+    return f"{sum(wrong)}: {sum(wrong) / sum(images):.1%} [{low:.1%}-{high:.1%}]"
 
 
 def _seed_list(text: str) -> list[int]:
