@@ -285,7 +285,10 @@ class SharpnessFeatures(_ImageFeatures):
     k-space lines, every n-th along an axis, which periodic motion leaves
     (ghosts: copies of the head, as sharp as it, which keep the label but
     put detail outside the head as motion does; see
-    :func:`blurkit.sharpness_features`) (these three are computed only for
+    :func:`blurkit.sharpness_features`); with ``reach=True``, ``reach``:
+    the share of the energy outside the head that lies more than 7 pixels
+    from it, where motion's ghosts reach and JPEG's ringing, confined to
+    the 8x8 blocks that hold an edge, does not (these four are computed only for
     slices with detail outside the head, where motion puts it, and in the
     finest band; others take a clean slice's values); and
     ``resampling``: the evidence that every 2nd or every 3rd line along an
@@ -316,7 +319,7 @@ class SharpnessFeatures(_ImageFeatures):
         motion during the acquisition and keep tight crops sharp, for about
         a sixth more computing time (see the README's figures). blurkit's
         models (:func:`~blurkit.make_feature_pipeline`, the hybrid) set
-        ``outer``, ``fringe``, ``detail_shift`` and ``ghosts``; this
+        ``outer``, ``fringe``, ``detail_shift``, ``ghosts`` and ``reach``; this
         transformer alone leaves them off.
     fringe : bool, default=False
         Add ``fringe``: it catches motion that only changes phases (a
@@ -329,6 +332,9 @@ class SharpnessFeatures(_ImageFeatures):
         Add ``ghosts``: with it, a model tells the ghosts of periodic motion,
         which keep the label, from motion that blurs (see the README's
         figures).
+    reach : bool, default=False
+        Add ``reach``: with it, a model tells JPEG's ringing, which keeps
+        the label, from motion that blurs (see the README's figures).
     despike : bool, default=False
         Read a slice with a k-space spike (a herringbone over the image)
         without the spike's wave: where the strongest frequency stands out
@@ -349,7 +355,7 @@ class SharpnessFeatures(_ImageFeatures):
         ``2 * (n_bands - 1) + 1``, plus 1 resampling feature (2 with
         ``"each"``, 0 with False), plus 2 with ``outer=True``, plus 1 with
         ``fringe=True``, plus 1 with ``detail_shift=True``, plus 1 with
-        ``ghosts=True``.
+        ``ghosts=True``, plus 1 with ``reach=True``.
 
     Notes
     -----
@@ -382,6 +388,7 @@ class SharpnessFeatures(_ImageFeatures):
         fringe=False,
         detail_shift=False,
         ghosts=False,
+        reach=False,
         despike=False,
         image_shape=None,
     ):
@@ -393,13 +400,15 @@ class SharpnessFeatures(_ImageFeatures):
         self.fringe = fringe
         self.detail_shift = detail_shift
         self.ghosts = ghosts
+        self.reach = reach
         self.despike = despike
         self.image_shape = image_shape
 
     def __setstate__(self, state):
         # Fitted before the resampling features existed (blurkit 0.3): none;
         # before the outer features (blurkit 0.4), the fringe or the detail
-        # shift: none either; before the ghosts (or the despiking), none.
+        # shift: none either; before the ghosts, the reach (or the
+        # despiking), none.
         state.setdefault("resampling", False)
         for flag in OPTIONAL_FEATURES:
             state.setdefault(flag, False)

@@ -58,7 +58,10 @@ OUTER_NAMES = ("outer_detail", "outer_level")
 """Names of the two features, in `outer_features`' column order."""
 
 _HEAD_SHARE_OF_TOP = 0.1
-_LOW_PERCENTILE = 5
+LOW_PERCENTILE = 5
+"""Percentile of the intensities read as the background's floor."""
+TOP_PERCENTILE = 99
+"""Percentile of the intensities read as the top."""
 _MIN_FAR_SHARE = 0.1
 _MIN_PIXELS = 10
 _FLOOR = 1e-6
@@ -74,6 +77,18 @@ _FAR, _RING, _CLOSE = 0, 1, 2
 # negated, sorting before the far background's; NaN (sorting last) for the
 # head and the points within one grid step of it.
 _REGION_FACTOR = np.array([1.0, -1.0, np.nan], dtype=np.float32)
+
+
+def head_threshold(low, top):
+    """The intensity above which a point is the head, from the background's
+    floor ``low`` and the top ``top`` (floats or arrays): a tenth of the way
+    from one to the other.
+
+    Just above a tenth: a point at exactly a tenth (a tie, common on 8-bit
+    grey levels) falls outside the head whether read as levels or as
+    level / 255, whose float32 rounding would otherwise decide.
+    """
+    return low + _HEAD_SHARE_OF_TOP * (1 + 1e-4) * (top - low)
 
 
 def _regions(head: np.ndarray) -> np.ndarray:
@@ -156,15 +171,11 @@ def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
     intensity = grid[_SAMPLE].reshape(n, -1)
     size = intensity.shape[1]
     ordered = np.sort(intensity, axis=1)
-    top = _percentile(ordered, 99)
+    top = _percentile(ordered, TOP_PERCENTILE)
     # The background's floor: 0 on a clean slice, lifted by an offset or by
     # noise kept whole (a min-max rescaled export) or made positive (Rician).
-    low = _percentile(ordered, _LOW_PERCENTILE)
-    # Just above a tenth: a point at exactly a tenth (a tie, common on 8-bit
-    # grey levels) falls outside the head whether read as levels or as
-    # level / 255, whose float32 rounding would otherwise decide.
-    threshold = low + _HEAD_SHARE_OF_TOP * (1 + 1e-4) * (top - low)
-    head = grid > threshold[:, None, None]
+    low = _percentile(ordered, LOW_PERCENTILE)
+    head = grid > head_threshold(low, top)[:, None, None]
     region = _regions(head)
     # The levels, on the sample: the head's is the top of each sorted row;
     # the ring's and the far background's, medians of their own points.

@@ -8,6 +8,7 @@ from .._validation import as_image, as_image_stack
 from ._fringe import FRINGE_NAMES, fringe_features, tukey_spectrum
 from ._ghosts import GHOST_NAMES, GHOST_NONE, ghost_features_from_power
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
+from ._reach import REACH_NAMES, REACH_NONE, reach
 from ._shift import SHIFT_NAMES, detail_shift_features
 from ._spatial import (
     _noise_grid,
@@ -42,6 +43,7 @@ OPTIONAL_FEATURES = {
     "fringe": FRINGE_NAMES,
     "detail_shift": SHIFT_NAMES,
     "ghosts": GHOST_NAMES,
+    "reach": REACH_NAMES,
     "despike": (),
 }
 """The optional feature groups: each flag of `sharpness_features` and the
@@ -50,8 +52,8 @@ before the resampling features). ``despike`` adds none: it reads a slice
 with a k-space spike without the spike's wave (`_spikes`)."""
 
 MOTION_GATE = 0.02
-"""``outer_detail`` above which ``fringe``, ``detail_shift`` and ``ghosts``
-are computed.
+"""``outer_detail`` above which ``fringe``, ``detail_shift``, ``ghosts`` and
+``reach`` are computed.
 
 Motion during the acquisition puts fine detail just outside the head (held-
 out phase errors: ``outer_detail`` 0.03 and more; TorchIO's motion 0.08 and
@@ -62,8 +64,8 @@ computed for it, and a tight crop or a clean slice cannot read as moved.
 
 FINE_DETAIL_GATE = -5.0
 """The finest band's log10 power ratio (its mean, noise subtracted) above
-which ``fringe``, ``detail_shift`` and ``ghosts`` are computed, with
-`MOTION_GATE`.
+which ``fringe``, ``detail_shift``, ``ghosts`` and ``reach`` are computed,
+with `MOTION_GATE`.
 
 Both read the finest band; a slice whose finest band holds nothing above
 the noise (blurred by more than about 0.75 px: sharp slices read -3.4 to
@@ -208,6 +210,7 @@ def sharpness_features_stack(
     fringe=False,
     detail_shift=False,
     ghosts=False,
+    reach=False,
     despike=False,
 ) -> np.ndarray:
     """`sharpness_features` of each image of a stack: shape (n, n_features).
@@ -230,6 +233,7 @@ def sharpness_features_stack(
         fringe,
         detail_shift,
         ghosts,
+        reach,
         despike,
     )
 
@@ -255,6 +259,7 @@ def _sharpness_features(
     fringe=False,
     detail_shift=False,
     ghosts=False,
+    reach=False,
     despike=False,
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
@@ -270,6 +275,7 @@ def _sharpness_features(
     n_fringe = len(FRINGE_NAMES) if fringe else 0
     n_shift = len(SHIFT_NAMES) if detail_shift else 0
     n_ghosts = len(GHOST_NAMES) if ghosts else 0
+    n_reach = len(REACH_NAMES) if reach else 0
     # Grids too small for the noise filter have no head: nothing outside it.
     # The fringe, the detail shift and the ghosts need the outer detail too
     # (their gate).
@@ -278,7 +284,8 @@ def _sharpness_features(
     if mode:
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
     spiked = np.zeros(n, dtype=bool)
-    gather = (outer or n_fringe or n_shift or n_ghosts) and h >= 3 and w >= 3
+    gated = n_fringe or n_shift or n_ghosts or n_reach
+    gather = (outer or gated) and h >= 3 and w >= 3
     if gather:
         # The noise grid's intensities and filter responses, gathered over
         # several blocks for `outer_features`.
@@ -326,7 +333,7 @@ def _sharpness_features(
     floor = noise[:, np.newaxis] if subtract_noise else 0.0
     high = power[:, 1:]
     n_bands = 2 * high.shape[1]
-    n_extra = n_outer + n_fringe + n_shift + n_ghosts
+    n_extra = n_outer + n_fringe + n_shift + n_ghosts + n_reach
     features = np.empty((n, n_bands + 1 + n_extra + n_periods))
     features[:, 0:n_bands:2] = log10_ratio(high.mean(axis=2) - floor, reference)
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
@@ -338,7 +345,7 @@ def _sharpness_features(
         features[:, n_bands + 1 + n_extra :] = values
     if n_outer:
         features[:, n_bands + 1 : n_bands + 1 + n_outer] = outer_values
-    if n_fringe or n_shift or n_ghosts:
+    if gated:
         # The finest band's mean, the last band feature.
         open_ = (outer_values[:, 0] > MOTION_GATE) & (
             features[:, n_bands - 2] > FINE_DETAIL_GATE
@@ -348,13 +355,16 @@ def _sharpness_features(
             features[:, first : first + n_fringe + n_shift] = _tukey_features(
                 stack, open_, n_fringe, n_shift
             )
+        first += n_fringe + n_shift
         if n_ghosts:
-            features[:, first + n_fringe + n_shift : n_bands + 1 + n_extra] = (
-                _ghost_features(stack, open_)
+            features[:, first : first + n_ghosts] = _ghost_features(stack, open_)
+        if n_reach:
+            features[:, first + n_ghosts : n_bands + 1 + n_extra] = _reach_features(
+                stack, open_
             )
     if spiked.any():
         options = (edges, n_orientations, subtract_noise, resampling)
-        flags = (outer, fringe, detail_shift, ghosts)
+        flags = (outer, fringe, detail_shift, ghosts, reach)
         _read_despiked(stack, spiked, features, *options, *flags)
     return features
 
@@ -408,6 +418,16 @@ def _ghost_features(stack, open_) -> np.ndarray:
         scratch = _float32_scratch(stack[chosen])
         power, _ = _raw_power_spectrum(scratch, overwrite=True)
         values[chosen] = ghost_features_from_power(power, w)
+    return values
+
+
+def _reach_features(stack, open_) -> np.ndarray:
+    """``reach`` of a stack's images, shape (n, 1): computed where ``open_``
+    (the gates) is True, one image at a time at its own size; `REACH_NONE`
+    elsewhere."""
+    values = np.full((len(stack), 1), REACH_NONE)
+    for i in np.flatnonzero(open_):
+        values[i] = reach(_float32_scratch(stack[i : i + 1])[0])
     return values
 
 
@@ -542,6 +562,7 @@ def sharpness_features(
     fringe=False,
     detail_shift=False,
     ghosts=False,
+    reach=False,
     despike=False,
 ) -> np.ndarray:
     """Noise- and contrast-robust sharpness features of an image.
@@ -584,6 +605,10 @@ def sharpness_features(
         Add the feature ``ghosts``: the evidence of a comb of weakened
         k-space lines, every n-th along an axis, the trace of periodic
         motion, whose ghosts keep the label (see Notes).
+    reach : bool, default=False
+        Add the feature ``reach``: the share of the energy outside the head
+        that lies more than 7 pixels from it; motion's ghosts reach there,
+        JPEG's ringing does not (see Notes).
     despike : bool, default=False
         Compute the features of an image with a k-space spike without the
         spike's plane wave (see :class:`blurkit.SharpnessFeatures`). Adds no
@@ -598,8 +623,9 @@ def sharpness_features(
         floored at -6); then ``outer_detail`` and ``outer_level``
         (``n_outer`` 2 with ``outer=True``, else 0); then ``fringe``
         with ``fringe=True``; then ``detail_shift`` with
-        ``detail_shift=True``; then ``ghosts`` with ``ghosts=True``
-        (``n_extra`` counts these, 0 to 5); last, the
+        ``detail_shift=True``; then ``ghosts`` with ``ghosts=True``; then
+        ``reach`` with ``reach=True`` (``n_extra`` counts these, 0 to 6);
+        last, the
         resampling features (0 for none, down to -3): ``n_resampling`` is 1,
         2 or 0.
 
@@ -700,13 +726,24 @@ def sharpness_features(
     least 1 (about 0.2-0.6 on a clean slice, 0.6-1.5 with TorchIO's
     ghosting). See ``blurkit.metrics._ghosts``.
 
-    These three are computed only for slices with detail outside the head
+    ``reach`` (``reach=True``) tells JPEG's ringing from motion, which
+    ``outer_detail`` reads alike. JPEG quantises each 8x8 block on its own,
+    so a block without any of the head comes back constant and the ringing
+    stays within 7 pixels of the head; motion's ghosts reach farther. At
+    the image's own size, with the head as for the outer features (every
+    pixel above a tenth of the way from the 5th-percentile intensity to the
+    99th): the squared intensities outside the head less their median, and
+    log10 of the share of their sum more than 7 pixels from the head, plus
+    0.001 (-3 on a clean slice and with JPEG, about -2 to -0.5 with
+    motion). See ``blurkit.metrics._reach``.
+
+    These four are computed only for slices with detail outside the head
     and in the finest band: ``outer_detail`` (computed for them, whether ``outer``
     is set or not) above 0.02 (``MOTION_GATE``), where motion puts it and a
     clean slice, sharp or blurred, has none, and the last band's mean above
     -5 (``FINE_DETAIL_GATE``; a slice blurred by more than about 0.75 px
     has no fine detail to double or shift). Other slices take a clean sharp
-    slice's values, -1.2, 0 and 0.5: they cost no second spectrum, and a tight
+    slice's values, -1.2, 0, 0.5 and -3: they cost no second spectrum, and a tight
     crop or a clean slice whose fine detail happens to correlate cannot
     read as moved.
 
@@ -744,6 +781,8 @@ def sharpness_features(
     >>> flags = dict(outer=True, fringe=True, detail_shift=True, ghosts=True)
     >>> sharpness_features(image, **flags).shape
     (21,)
+    >>> sharpness_features(image, **flags, reach=True).shape
+    (22,)
     >>> bool(np.allclose(features, sharpness_features(1000 * image)))
     True
     """
@@ -757,5 +796,6 @@ def sharpness_features(
         fringe,
         detail_shift,
         ghosts,
+        reach,
         despike,
     )[0]

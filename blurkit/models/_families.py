@@ -32,7 +32,14 @@ __all__ = [
 # (up to 20 epochs, with early stopping), which makes it more robust.
 _SEARCH_CNN_PARAMS = {"max_epochs": 6}
 
-OUTER_FEATURES_OPTION = ("outer", "fringe", "detail_shift", "ghosts", "despike")
+OUTER_FEATURES_OPTION = (
+    "outer",
+    "fringe",
+    "detail_shift",
+    "ghosts",
+    "reach",
+    "despike",
+)
 """The :class:`~blurkit.SharpnessFeatures` flags that blurkit's models set
 by default, and `with_outer_features` (``--[no-]outer-features``) sets."""
 
@@ -48,7 +55,7 @@ or 0.003 (with ``ghosts``, than 0.01 too; once the outer features read
 the background's floor, 0.1 and 0.01 labelled more images wrong outside
 the phase errors, 99 and 104 against 95, and 0.1 missed more phase
 errors); without them (152 terms) 0.1 caught more motion and truncation
-than 0.03.
+than 0.03. ``reach`` (275 terms) kept 0.03 without a new search.
 """
 
 
@@ -71,13 +78,13 @@ def make_feature_pipeline(*, degree=2, C=None, features=None):
     C : float or None, default=None
         Inverse regularisation strength of the logistic regression; None
         means, with ``degree=2``, 0.03 for features with the outer ones (the
-        default features, 252 terms) and 0.1 for features without them (152
+        default features, 275 terms) and 0.1 for features without them (152
         terms; `QUADRATIC_C`), and 10 with ``degree=1``.
     features : transformer, default=None
         The feature extractor; None means :class:`SharpnessFeatures` with
-        the outer features, the fringe, the detail shift and the ghosts,
-        k-space spikes taken away (``outer=True, fringe=True,
-        detail_shift=True, ghosts=True, despike=True``: see
+        the outer features, the fringe, the detail shift, the ghosts and
+        the reach, k-space spikes taken away (``outer=True, fringe=True,
+        detail_shift=True, ghosts=True, reach=True, despike=True``: see
         :func:`with_outer_features`).
 
     Returns
@@ -238,7 +245,7 @@ order they compete (ties in model selection go to the first)."""
 def with_outer_features(estimator, enabled=True):
     """A clone of ``estimator`` with or without the outer features.
 
-    Sets ``outer``, ``fringe``, ``detail_shift``, ``ghosts`` and
+    Sets ``outer``, ``fringe``, ``detail_shift``, ``ghosts``, ``reach`` and
     ``despike`` to ``enabled`` on every :class:`~blurkit.SharpnessFeatures`
     inside it (the feature pipeline's, the hybrid's, under an
     :class:`AugmentedClassifier` too). With them, the default of blurkit's
@@ -247,9 +254,11 @@ def with_outer_features(estimator, enabled=True):
     and its shift from coarser detail, which catch most of the motion during
     the acquisition, even a pure translation, and keep tight crops sharp,
     and the comb of weakened k-space lines that the ghosts of periodic
-    motion leave, which keeps ghosted slices' labels, and they read a slice
+    motion leave, which keeps ghosted slices' labels, and how far from the
+    head the disturbance outside it reaches, which keeps JPEG-compressed
+    slices' labels, and they read a slice
     with a k-space spike without the spike's wave; the fringe, the detail
-    shift and the ghosts are
+    shift, the ghosts and the reach are
     computed only for slices with detail outside the head, so a clean slice
     costs about a sixth more than without them, a moved or noisy one about
     four times as much (see the README).

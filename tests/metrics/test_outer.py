@@ -166,7 +166,7 @@ def test_a_lifted_background_reads_as_a_clean_one(sharp, monkeypatch):
     assert np.median(outer_features(grid, response)[:, 1]) < -2.5
     # Read against zero, as before, the noisy background crossed the head's
     # threshold and its level was that of a moved slice.
-    monkeypatch.setattr(_outer, "_LOW_PERCENTILE", 0)
+    monkeypatch.setattr(_outer, "LOW_PERCENTILE", 0)
     assert np.median(outer_features(grid, response)[:, 1]) > -1.0
 
 
