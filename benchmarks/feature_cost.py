@@ -1,10 +1,10 @@
 """What the features cost per slice, with and without the outer features.
 
 The default features (``SharpnessFeatures(outer=True, fringe=True,
-detail_shift=True, ghosts=True, despike=True)``, what
+detail_shift=True, ghosts=True, reach=True, despike=True)``, what
 ``make_feature_pipeline()`` and the built-in model read) compute the
-fringe, the detail shift and the ghosts, a second spectrum and its small
-DFTs, only for slices with detail outside the head and in the finest band
+fringe, the detail shift, the ghosts and the reach, a second spectrum and
+its small DFTs, only for slices with detail outside the head and in the finest band
 (``blurkit.metrics._sharpness.MOTION_GATE`` and ``FINE_DETAIL_GATE``), and
 read a slice again without its k-space spike only where one stands out
 (``blurkit.metrics._spikes``). Their cost therefore depends on the slices:
