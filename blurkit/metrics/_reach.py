@@ -39,9 +39,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._outer import LOW_PERCENTILE, TOP_PERCENTILE, head_threshold
+from ._outer import (
+    LOW_PERCENTILE,
+    TOP_PERCENTILE,
+    _middles,
+    _percentile,
+    head_threshold,
+)
 
-__all__ = ["REACH_DISTANCE", "REACH_FLOOR", "REACH_NAMES", "REACH_NONE", "reach"]
+__all__ = [
+    "REACH_DISTANCE",
+    "REACH_FLOOR",
+    "REACH_NAMES",
+    "REACH_NONE",
+    "reach_stack",
+]
 
 REACH_NAMES = ("reach",)
 """The column `reach` computes."""
@@ -58,72 +70,61 @@ REACH_NONE = float(np.log10(REACH_FLOOR))
 """``reach`` of a slice with no energy outside its head, or beyond the gate."""
 
 
-def reach(image: np.ndarray) -> float:
-    """``reach`` of one image: see the module's docstring.
+def reach_stack(stack: np.ndarray) -> np.ndarray:
+    """``reach`` of each image of a stack, shape (n,): see the module's
+    docstring.
 
-    ``image`` is 2-D, finite, float32 and of moderate magnitude (8-bit
-    levels, or as ``_sharpness._float32_scratch`` scales it), so that its
-    squares neither overflow nor vanish. `REACH_NONE` for an image with no
-    head, no background or no energy in the background (a clean slice, a
-    constant image). The percentiles and the background's median are read
-    on every other pixel of every other row (statistics of thousands of
-    values on a slice, a quarter of the sorting); the energies on every
+    ``stack`` is (n, H, W), finite, float32 and of moderate magnitude
+    (8-bit levels, or as ``_sharpness._float32_scratch`` scales it), so
+    that its squares neither overflow nor vanish; it is used as scratch
+    space. `REACH_NONE` for an image with no head, no background or no
+    energy in the background (a clean slice, a constant image). The
+    percentiles and the background's median are read on every other pixel
+    of every other row (statistics of thousands of values on a slice, a
+    quarter of the sorting), from one sort of them; the energies on every
     pixel.
     """
-    values = np.asarray(image, dtype=np.float32)
-    sample = values[::2, ::2].ravel()
-    low, top = _quantiles(sample, (LOW_PERCENTILE / 100, TOP_PERCENTILE / 100))
-    threshold = head_threshold(low, top)
-    background = sample[sample <= threshold]
-    head = values > threshold
-    if not len(background) or not head.any():
-        return REACH_NONE
-    (level,) = _quantiles(background, (0.5,))
-    values = values - np.float32(level)
-    values *= values
-    total = float(np.sum(values, where=~head, dtype=np.float64))
-    if not total > 0.0:
-        return REACH_NONE
-    near = _dilate(head, REACH_DISTANCE)
-    far = float(np.sum(values, where=~near, dtype=np.float64))
-    return float(np.log10(far / total + REACH_FLOOR))
-
-
-def _quantiles(values: np.ndarray, fractions) -> list[float]:
-    """``np.quantile(values, fractions)`` of a 1-D array (linear
-    interpolation), by one partition rather than a sort."""
-    positions = [fraction * (len(values) - 1) for fraction in fractions]
-    below = [int(np.floor(position)) for position in positions]
-    above = [min(index + 1, len(values) - 1) for index in below]
-    parted = np.partition(values, sorted(set(below + above)))
-    return [
-        float(parted[lo]) + (float(parted[hi]) - float(parted[lo])) * (p - lo)
-        for p, lo, hi in zip(positions, below, above, strict=True)
-    ]
+    n = len(stack)
+    ordered = np.sort(stack[:, ::2, ::2].reshape(n, -1), axis=1)
+    low = _percentile(ordered, LOW_PERCENTILE)
+    threshold = head_threshold(low, _percentile(ordered, TOP_PERCENTILE))
+    threshold = threshold.astype(np.float32)
+    # The sample's background: the first values of each sorted row.
+    n_background = np.sum(ordered <= threshold[:, None], axis=1)
+    level = _middles(ordered, 0, n_background).astype(np.float32)
+    head = stack > threshold[:, None, None]
+    stack -= level[:, None, None]
+    stack *= stack
+    stack[head] = 0.0
+    total = stack.sum(axis=(1, 2), dtype=np.float64)
+    stack[_dilate(head, REACH_DISTANCE)] = 0.0
+    far = stack.sum(axis=(1, 2), dtype=np.float64)
+    values = np.log10(far / np.where(total > 0.0, total, 1.0) + REACH_FLOOR)
+    return np.where((n_background > 0) & (total > 0.0), values, REACH_NONE)
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """``mask`` (2-D) dilated by a square of side ``2 radius + 1``
-    (Chebyshev distance at most ``radius``), as ``ndimage.maximum_filter``
-    with ``mode="constant"`` gives it: along each axis, ORs of shifted
-    slices that double the window each time, a few passes over the mask
-    instead of a pass per offset."""
-    h, w = mask.shape
+    """A stack of masks (n, H, W) each dilated by a square of side
+    ``2 radius + 1`` (Chebyshev distance at most ``radius``), as
+    ``ndimage.maximum_filter`` with ``mode="constant"`` gives it for each:
+    along each axis, ORs of shifted slices that double the window each
+    time, a few passes over the masks instead of a pass per offset."""
+    n, h, w = mask.shape
     window = 2 * radius + 1
-    padded = np.zeros((h + 2 * radius, w + 2 * radius), dtype=bool)
-    padded[radius : radius + h, radius : radius + w] = mask
+    padded = np.zeros((n, h + 2 * radius, w + 2 * radius), dtype=bool)
+    padded[:, radius : radius + h, radius : radius + w] = mask
     # After each step, a point holds the OR of the ``width`` points from it
     # on along the axis; the first h (w) of them, the window centred on the
-    # mask's points.
+    # masks' points.
     width = 1
     while width < window:
         step = min(width, window - width)
-        padded[: h + 2 * radius - step] |= padded[step:]
+        padded[:, : h + 2 * radius - step] |= padded[:, step:]
         width += step
-    padded = padded[:h]
+    padded = padded[:, :h]
     width = 1
     while width < window:
         step = min(width, window - width)
-        padded[:, : w + 2 * radius - step] |= padded[:, step:]
+        padded[:, :, : w + 2 * radius - step] |= padded[:, :, step:]
         width += step
-    return padded[:, :w]
+    return padded[:, :, :w]

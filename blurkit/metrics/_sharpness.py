@@ -8,7 +8,7 @@ from .._validation import as_image, as_image_stack
 from ._fringe import FRINGE_NAMES, fringe_features, tukey_spectrum
 from ._ghosts import GHOST_NAMES, GHOST_NONE, ghost_features_from_power
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
-from ._reach import REACH_NAMES, REACH_NONE, reach
+from ._reach import REACH_NAMES, REACH_NONE, reach_stack
 from ._shift import SHIFT_NAMES, detail_shift_features
 from ._spatial import (
     _noise_grid,
@@ -423,11 +423,16 @@ def _ghost_features(stack, open_) -> np.ndarray:
 
 def _reach_features(stack, open_) -> np.ndarray:
     """``reach`` of a stack's images, shape (n, 1): computed where ``open_``
-    (the gates) is True, one image at a time at its own size; `REACH_NONE`
+    (the gates) is True, at their own size, a block of at most
+    `_GHOST_PIXELS` pixels (one image at least) at a time; `REACH_NONE`
     elsewhere."""
     values = np.full((len(stack), 1), REACH_NONE)
-    for i in np.flatnonzero(open_):
-        values[i] = reach(_float32_scratch(stack[i : i + 1])[0])
+    moved = np.flatnonzero(open_)
+    h, w = stack.shape[1:]
+    size = max(1, min(_BLOCK, _GHOST_PIXELS // (h * w)))
+    for start in range(0, len(moved), size):
+        chosen = moved[start : start + size]
+        values[chosen, 0] = reach_stack(_float32_scratch(stack[chosen]))
     return values
 
 

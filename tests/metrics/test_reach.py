@@ -14,8 +14,7 @@ from blurkit.metrics._reach import (
     REACH_NAMES,
     REACH_NONE,
     _dilate,
-    _quantiles,
-    reach,
+    reach_stack,
 )
 
 # Columns of SharpnessFeatures with every optional feature: bands (14),
@@ -25,8 +24,11 @@ ALL = dict.fromkeys(("outer", "fringe", "detail_shift", "ghosts", "reach"), True
 
 
 def _reach(images):
-    """``reach`` of each image as the features compute it (float32)."""
-    return np.array([reach(np.asarray(image, dtype=np.float32)) for image in images])
+    """``reach`` of each image as the features compute it (float32), one
+    image at a time."""
+    return np.array(
+        [reach_stack(np.array(image, dtype=np.float32)[None])[0] for image in images]
+    )
 
 
 def _reference(image):
@@ -111,20 +113,24 @@ def test_scale_and_degenerate_images(sharp):
 @pytest.mark.parametrize("shape", [(121, 121), (40, 17), (5, 3), (1, 1)])
 @pytest.mark.parametrize("radius", [0, 1, 3, 7])
 def test_dilate_is_scipys_maximum_filter(shape, radius):
-    mask = np.random.default_rng(radius).random(shape) < 0.03
-    expected = ndimage.maximum_filter(mask, size=2 * radius + 1, mode="constant")
-    np.testing.assert_array_equal(_dilate(mask, radius), expected)
+    masks = np.random.default_rng(radius).random((3, *shape)) < 0.03
+    expected = [
+        ndimage.maximum_filter(mask, size=2 * radius + 1, mode="constant")
+        for mask in masks
+    ]
+    np.testing.assert_array_equal(_dilate(masks, radius), expected)
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 10, 3721])
-def test_quantiles_are_numpys(n):
-    values = np.random.default_rng(n).random(n).astype(np.float32)
-    fractions = (0.05, 0.5, 0.99)
-    np.testing.assert_allclose(
-        _quantiles(values, fractions),
-        np.quantile(values.astype(np.float64), fractions),
-        rtol=1e-6,
-    )
+def test_a_stack_reads_each_image_as_alone(sharp):
+    images = [
+        sharp[0],
+        translated_late(sharp[1]),
+        jpeg_compress(sharp[2], 90),
+        add_noise(sharp[3], 0.03, random_state=0),
+        np.zeros_like(sharp[0]),
+    ]
+    together = reach_stack(np.stack(images).astype(np.float32))
+    np.testing.assert_array_equal(together, _reach(images))
 
 
 def test_reach_is_added_on_request_behind_the_motion_gate(sharp):
