@@ -245,7 +245,7 @@ _BLOCK = 16
 # 120x120; whole blocks, one at least): its numpy calls, each over a few
 # kilobytes per image, cost less per image in larger groups.
 _OUTER_POINTS = 2**18
-# Pixels per block of `_ghost_features`: a large image's spectrum one at a time.
+# Pixels per block of `_whole_images`: a large image one at a time.
 _GHOST_PIXELS = 2**18
 
 
@@ -404,35 +404,37 @@ def _tukey_features(stack, open_, n_fringe, n_shift) -> np.ndarray:
 
 
 def _ghost_features(stack, open_) -> np.ndarray:
-    """``ghosts`` of a stack's images, shape (n, 1): computed where
-    ``open_`` (the gates) is True, from the spectrum of each image at its
-    own size (`ghost_features_from_power`), a block of at most
-    `_GHOST_PIXELS` pixels (one image at least) at a time; `GHOST_NONE`
-    elsewhere."""
-    values = np.full((len(stack), 1), GHOST_NONE)
-    moved = np.flatnonzero(open_)
-    h, w = stack.shape[1:]
-    size = max(1, min(_BLOCK, _GHOST_PIXELS // (h * w)))
-    for start in range(0, len(moved), size):
-        chosen = moved[start : start + size]
-        scratch = _float32_scratch(stack[chosen])
+    """``ghosts`` of a stack's images, shape (n, 1): from the spectrum of
+    each image at its own size (`ghost_features_from_power`) where
+    ``open_`` (the gates) is True, `GHOST_NONE` elsewhere (`_whole_images`)."""
+    w = stack.shape[2]
+
+    def ghosts(scratch):
         power, _ = _raw_power_spectrum(scratch, overwrite=True)
-        values[chosen] = ghost_features_from_power(power, w)
-    return values
+        return ghost_features_from_power(power, w)[:, 0]
+
+    return _whole_images(stack, open_, ghosts, GHOST_NONE)
 
 
 def _reach_features(stack, open_) -> np.ndarray:
-    """``reach`` of a stack's images, shape (n, 1): computed where ``open_``
-    (the gates) is True, at their own size, a block of at most
-    `_GHOST_PIXELS` pixels (one image at least) at a time; `REACH_NONE`
-    elsewhere."""
-    values = np.full((len(stack), 1), REACH_NONE)
+    """``reach`` of a stack's images, shape (n, 1): `reach_stack` where
+    ``open_`` (the gates) is True, `REACH_NONE` elsewhere (`_whole_images`)."""
+    return _whole_images(stack, open_, reach_stack, REACH_NONE)
+
+
+def _whole_images(stack, open_, feature, none) -> np.ndarray:
+    """One feature of a stack's images, read at their own size (not the
+    crop), shape (n, 1): ``feature(scratch)`` of the images where ``open_``
+    is True, a float32 scratch copy (`_float32_scratch`) of a block of at
+    most `_GHOST_PIXELS` pixels (one image at least) at a time, a value
+    each; ``none`` elsewhere."""
+    values = np.full((len(stack), 1), none)
     moved = np.flatnonzero(open_)
     h, w = stack.shape[1:]
     size = max(1, min(_BLOCK, _GHOST_PIXELS // (h * w)))
     for start in range(0, len(moved), size):
         chosen = moved[start : start + size]
-        values[chosen, 0] = reach_stack(_float32_scratch(stack[chosen]))
+        values[chosen, 0] = feature(_float32_scratch(stack[chosen]))
     return values
 
 
