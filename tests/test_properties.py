@@ -21,6 +21,10 @@ from blurkit.metrics import (
     laplacian_variance,
     noise_std,
 )
+from blurkit.models._families import OUTER_FEATURES_OPTION
+
+# The default models' features: every optional one, the gated ones too.
+DEFAULT_FLAGS = dict.fromkeys(OUTER_FEATURES_OPTION, True)
 
 # No "explain" phase: it is slow, and the failing example is enough.
 SETTINGS = settings(
@@ -144,6 +148,7 @@ def test_stacks_and_lists_of_images_give_finite_features(n, h, w, dtype, data):
         FFTSharpness(),
         SharpnessFeatures(),
         SharpnessFeatures(outer=True),
+        SharpnessFeatures(**DEFAULT_FLAGS),
     ):
         for X in (batch, list(batch)):
             features = _features_or_too_large(transformer, X, _too_large(batch))
@@ -156,7 +161,11 @@ def test_stacks_and_lists_of_images_give_finite_features(n, h, w, dtype, data):
 def test_images_of_mixed_sizes_and_dtypes_give_finite_features(batch):
     too_large = any(_too_large(image) for image in batch)
     transformers = (LaplacianVariance(), FFTSharpness(), SharpnessFeatures())
-    for transformer in (*transformers, SharpnessFeatures(outer=True)):
+    for transformer in (
+        *transformers,
+        SharpnessFeatures(outer=True),
+        SharpnessFeatures(**DEFAULT_FLAGS),
+    ):
         features = _features_or_too_large(transformer, batch, too_large)
         if features is not None:
             assert features.shape == (len(batch), transformer.n_features_out_)
@@ -170,13 +179,16 @@ def test_features_do_not_change_when_intensities_are_scaled(image):
     image = np.asarray(image, dtype=np.float64)
     if np.max(np.abs(image)) > MAX_ABS_VALUE / 4:
         return
-    features = SharpnessFeatures(outer=True).fit([image])
-    np.testing.assert_allclose(
-        _call(features.transform, [image * 4]),
-        _call(features.transform, [image]),
-        rtol=1e-6,
-        atol=1e-6,
-    )
+    for features in (
+        SharpnessFeatures(outer=True).fit([image]),
+        SharpnessFeatures(**DEFAULT_FLAGS).fit([image]),
+    ):
+        np.testing.assert_allclose(
+            _call(features.transform, [image * 4]),
+            _call(features.transform, [image]),
+            rtol=1e-6,
+            atol=1e-6,
+        )
 
 
 @pytest.mark.parametrize(
