@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="read the detail just outside the head, the fringes of the "
         "finest band and its shift, which catch motion during the "
-        "acquisition, and the comb that ghosts leave in k-space, on slices "
+        "acquisition, the comb that ghosts leave in k-space, and how far "
+        "from the head the disturbance outside it reaches (JPEG's ringing "
+        "stays near it), on slices "
         "with k-space spikes taken away (the default of the features and "
         "hybrid families); "
         "--no-outer-features: the features without them, faster on slices "
