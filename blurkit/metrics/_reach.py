@@ -26,7 +26,7 @@ the lines -1.7 to -1.0, blurkit's k-space motion -2.2 to -0.5, TorchIO's
 in-plane motion -1.6 to -0.7. Noise spreads over the whole background and
 reaches far too (2% of the range, clipped: -0.7 to -0.5, about the share of
 the background's area beyond 7 pixels): the other features tell noise
-from motion. Computed this way (a tenth of a millisecond per slice), only
+from motion. It costs about 0.16 ms per slice, so it is computed only
 behind the gate below.
 
 It is the feature of ``SharpnessFeatures(reach=True)``, computed only for
@@ -38,6 +38,7 @@ other slices take `REACH_NONE`, a clean slice's value.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from ._outer import (
     LOW_PERCENTILE,
@@ -97,34 +98,9 @@ def reach_stack(stack: np.ndarray) -> np.ndarray:
     stack *= stack
     stack[head] = 0.0
     total = stack.sum(axis=(1, 2), dtype=np.float64)
-    stack[_dilate(head, REACH_DISTANCE)] = 0.0
+    # Within REACH_DISTANCE of the head (Chebyshev), image by image.
+    side = 2 * REACH_DISTANCE + 1
+    stack[ndimage.maximum_filter(head, size=(1, side, side), mode="constant")] = 0.0
     far = stack.sum(axis=(1, 2), dtype=np.float64)
     values = np.log10(far / np.where(total > 0.0, total, 1.0) + REACH_FLOOR)
     return np.where((n_background > 0) & (total > 0.0), values, REACH_NONE)
-
-
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """A stack of masks (n, H, W) each dilated by a square of side
-    ``2 radius + 1`` (Chebyshev distance at most ``radius``), as
-    ``ndimage.maximum_filter`` with ``mode="constant"`` gives it for each:
-    along each axis, ORs of shifted slices that double the window each
-    time, a few passes over the masks instead of a pass per offset."""
-    n, h, w = mask.shape
-    window = 2 * radius + 1
-    padded = np.zeros((n, h + 2 * radius, w + 2 * radius), dtype=bool)
-    padded[:, radius : radius + h, radius : radius + w] = mask
-    # After each step, a point holds the OR of the ``width`` points from it
-    # on along the axis; the first h (w) of them, the window centred on the
-    # masks' points.
-    width = 1
-    while width < window:
-        step = min(width, window - width)
-        padded[:, : h + 2 * radius - step] |= padded[:, step:]
-        width += step
-    padded = padded[:, :h]
-    width = 1
-    while width < window:
-        step = min(width, window - width)
-        padded[:, :, : w + 2 * radius - step] |= padded[:, :, step:]
-        width += step
-    return padded[:, :, :w]

@@ -277,8 +277,8 @@ def _sharpness_features(
     n_ghosts = len(GHOST_NAMES) if ghosts else 0
     n_reach = len(REACH_NAMES) if reach else 0
     # Grids too small for the noise filter have no head: nothing outside it.
-    # The fringe, the detail shift and the ghosts need the outer detail too
-    # (their gate).
+    # The fringe, the detail shift, the ghosts and the reach need the outer
+    # detail too (their gate).
     outer_values = np.tile(OUTER_NONE, (n, 1))
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     if mode:

@@ -13,7 +13,6 @@ from blurkit.metrics._reach import (
     REACH_DISTANCE,
     REACH_NAMES,
     REACH_NONE,
-    _dilate,
     reach_stack,
 )
 
@@ -108,17 +107,6 @@ def test_scale_and_degenerate_images(sharp):
     # No head, no background, or no energy outside the head.
     for image in (np.ones((50, 50)), np.zeros((9, 9)), np.ones((1, 1)), _square_head()):
         assert _reach([image])[0] == REACH_NONE
-
-
-@pytest.mark.parametrize("shape", [(121, 121), (40, 17), (5, 3), (1, 1)])
-@pytest.mark.parametrize("radius", [0, 1, 3, 7])
-def test_dilate_is_scipys_maximum_filter(shape, radius):
-    masks = np.random.default_rng(radius).random((3, *shape)) < 0.03
-    expected = [
-        ndimage.maximum_filter(mask, size=2 * radius + 1, mode="constant")
-        for mask in masks
-    ]
-    np.testing.assert_array_equal(_dilate(masks, radius), expected)
 
 
 def test_a_stack_reads_each_image_as_alone(sharp):
