@@ -21,7 +21,8 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
   truncation by cropping the centred spectrum and zero-padding it back (2x,
   both axes or one), Gibbs ringing (3x), and phase errors on a block of
   30-50% of the k-space lines (a translation of 2-6 px while they were
-  acquired).
+  acquired), and periodic ghosting as TorchIO draws it but shown as the
+  magnitude image a scanner exports (TorchIO keeps the real part).
 
 Each result is clipped back to [0, 1], as a scanner's export would be. Three
 rows (TorchIO's noise, ghosting and spikes) are repeated with the result
@@ -226,6 +227,29 @@ def _phase_errors(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.abs(np.fft.ifft2(spectrum))
 
 
+def _magnitude_ghosting(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Periodic ghosts as a scanner shows them: the magnitude image.
+
+    TorchIO's draws (4-10 ghosts, intensity 0.5-1, either in-plane axis): every
+    n-th line of the centred k-space weakened, the centre line kept, then the
+    magnitude of the reconstruction, where TorchIO keeps its real part. The
+    magnitude folds the ghosts' negative half back up, and their comb in
+    k-space is no longer clean.
+    """
+    axis = int(rng.integers(2))
+    n_ghosts = int(rng.integers(4, 11))
+    intensity = rng.uniform(0.5, 1.0)
+    spectrum = np.fft.fftshift(np.fft.fft2(image))
+    middle = image.shape[axis] // 2
+    gain = np.ones(image.shape[axis])
+    gain[::n_ghosts] = 1 - intensity
+    gain[middle] = 1
+    shape = [1, 1]
+    shape[axis] = len(gain)
+    spectrum = spectrum * gain.reshape(shape)
+    return np.abs(np.fft.ifft2(np.fft.ifftshift(spectrum)))
+
+
 def _monai(transform, image: np.ndarray, seed: int) -> np.ndarray:
     """Apply a MONAI transform to a 2-D slice, as a one-channel image."""
     import torch
@@ -326,6 +350,13 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             tio_case(tio.RandomAnisotropy(axes=(0, 1), downsampling=(3, 3))),
         ),
         ("TorchIO ghosting", "keep", tio_case(tio.RandomGhosting(axes=(0, 1)))),
+        (
+            "ghosting, magnitude image",
+            "keep",
+            lambda image, seed: _unit(
+                _magnitude_ghosting(image, np.random.default_rng(seed))
+            ),
+        ),
         ("TorchIO bias field", "keep", tio_case(tio.RandomBiasField())),
         ("TorchIO noise std 0-3%", "keep", tio_case(tio.RandomNoise(std=(0, 0.03)))),
         (

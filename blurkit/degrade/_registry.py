@@ -348,7 +348,8 @@ _REGISTRY = {
         None,
         acq.draw_ghosting,
         description="Ghosts of periodic motion: every n-th k-space line "
-        "(n in [2, 10]) weakened by 20-100%, either axis.",
+        "(n in [2, 10]) weakened by 20-100%, either axis; the magnitude image "
+        f"{acq.GHOSTING_MAGNITUDE_SHARE:.0%} of the time, else the real part.",
     ),
     "kspace_spike": Degradation(
         kspace_spike,

@@ -278,6 +278,20 @@ def test_grid_resampling_keeps_every_kth_line():
         assert not np.allclose(out, image, atol=1e-3)
 
 
+def test_ghosting_draws_are_mostly_magnitude_images():
+    # Scanners export the magnitude image; the share is the documented one.
+    from blurkit.degrade._acquisition_draws import GHOSTING_MAGNITUDE_SHARE
+
+    rng = np.random.default_rng(0)
+    draws = [DEGRADATIONS["ghosting"].draw_params(rng) for _ in range(2000)]
+    share = np.mean([params["magnitude"] for params in draws])
+    # Binomial standard error at 2,000 draws: under 0.01.
+    assert abs(share - GHOSTING_MAGNITUDE_SHARE) < 0.04
+    assert GHOSTING_MAGNITUDE_SHARE > 0.5
+    assert {params["n_ghosts"] for params in draws} == set(range(2, 11))
+    assert all(0.2 <= params["intensity"] <= 1.0 for params in draws)
+
+
 def test_motion_draws_move_enough_of_k_space():
     rng = np.random.default_rng(0)
     for _ in range(50):
