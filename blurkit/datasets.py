@@ -280,7 +280,11 @@ def make_builtin_model(*, log=None):
     80 cases at 100% and every contract case; 1 misses 29 and calls 35
     wrong, and loses a sharp slice to JPEG 90; 0.1 misses 21 and calls 10
     wrong, but loses a 2x loss of resolution with 5% noise (probability
-    0.55). (10 had called 123 images wrong.) Trained on
+    0.55). (10 had called 123 images wrong.) Since the augmentation's
+    ghosted copies are mostly magnitude images, 0.3 misses 27 and calls 15
+    wrong (and 32 of 672 ghosts shown as the magnitude image); 1 misses 44
+    and calls 89 wrong; 0.1 misses 32, calls 28 wrong and loses the same
+    contract case. Trained on
     the demo set alone, the default model that reads the features in pairs
     transferred no better to the OASIS images (74 of the robustness
     benchmark's 80 cases at 100% against 75, and as many held-out images
