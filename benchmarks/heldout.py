@@ -195,9 +195,7 @@ def _truncate(image: np.ndarray, factor: float, axes) -> np.ndarray:
         lo = n // 2 - keep // 2
         line = np.zeros(n, dtype=bool)
         line[lo : lo + keep] = True
-        shape = [1, 1]
-        shape[axis] = n
-        mask &= line.reshape(shape)
+        mask &= np.expand_dims(line, 1 - axis)
     return np.abs(np.fft.ifft2(np.fft.ifftshift(spectrum * mask)))
 
 
@@ -240,13 +238,10 @@ def _magnitude_ghosting(image: np.ndarray, rng: np.random.Generator) -> np.ndarr
     n_ghosts = int(rng.integers(4, 11))
     intensity = rng.uniform(0.5, 1.0)
     spectrum = np.fft.fftshift(np.fft.fft2(image))
-    middle = image.shape[axis] // 2
     gain = np.ones(image.shape[axis])
     gain[::n_ghosts] = 1 - intensity
-    gain[middle] = 1
-    shape = [1, 1]
-    shape[axis] = len(gain)
-    spectrum = spectrum * gain.reshape(shape)
+    gain[len(gain) // 2] = 1
+    spectrum = spectrum * np.expand_dims(gain, 1 - axis)
     return np.abs(np.fft.ifft2(np.fft.ifftshift(spectrum)))
 
 
