@@ -348,8 +348,9 @@ _REGISTRY = {
         None,
         acq.draw_ghosting,
         description="Ghosts of periodic motion: every n-th k-space line "
-        "(n in [2, 10]) weakened by 20-100%, either axis; the magnitude image "
-        f"{acq.GHOSTING_MAGNITUDE_SHARE:.0%} of the time, else the real part.",
+        "(n in [2, 10]) weakened by 20-100%, either axis; shown as the magnitude "
+        f"image, as a scanner exports it, in {acq.GHOSTING_MAGNITUDE_SHARE:.0%} of "
+        "the draws (the others keep the real part, as TorchIO's Ghosting does).",
     ),
     "kspace_spike": Degradation(
         kspace_spike,
