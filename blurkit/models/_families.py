@@ -391,8 +391,8 @@ def make_classifier(family="features", *, augment=True, random_state=None):
     augment : bool, default=True
         Wrap the model in :class:`AugmentedClassifier`, so that ``fit`` adds
         degraded copies of the training images (see
-        :class:`DegradationAugmenter`; ``n_copies="auto"``: 4 per image, or
-        more for a training set under 200 images, at least 800 in all). This
+        :class:`DegradationAugmenter`; ``n_copies="auto"``: 8 per image, or
+        more for a training set under 100 images, at least 800 in all). This
         is what makes the model robust to mild blur, noise and contrast
         changes the training data never shows.
     random_state : int or None, default=None

@@ -182,3 +182,24 @@ def test_search_refits_the_candidate_the_rule_chooses(detector):
     assert search.best_index_ == rule(search.cv_results_)
     # With one family, that is the best candidate.
     assert search.best_index_ == int(np.argmax(search.cv_results_["mean_test_score"]))
+
+
+def test_auto_copies_per_image():
+    # "auto": at least AUTO_COPIES_PER_IMAGE copies of each image, and at
+    # least AUTO_AUGMENTED_IMAGES in all for a small training set.
+    from blurkit.models._augment import (
+        AUTO_AUGMENTED_IMAGES,
+        AUTO_COPIES_PER_IMAGE,
+        DegradationAugmenter,
+    )
+
+    rng = np.random.default_rng(0)
+    for n_images in (2, 150):
+        images = rng.random((n_images, 24, 24))
+        labels = np.ones(n_images, dtype=int)
+        augmenter = DegradationAugmenter(
+            n_copies="auto", degradations=["noise"], random_state=0
+        )
+        _, y_aug = augmenter.fit_resample(images, labels)
+        n_copies = max(AUTO_COPIES_PER_IMAGE, -(-AUTO_AUGMENTED_IMAGES // n_images))
+        assert len(y_aug) == n_images * (1 + n_copies)
