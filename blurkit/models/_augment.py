@@ -32,8 +32,8 @@ AUTO_COPIES_PER_IMAGE = 8
 """Least number of degraded copies per image with ``n_copies="auto"``. The
 model's misses follow the augmentation's draws: with 4 copies per image,
 over 56 seeds of ``benchmarks/heldout.py`` (240 training images), 100 of
-2,688 phase errors were missed and 152 of the label-keeping images were
-labelled wrong; with 8, 96 and 100."""
+2,688 phase errors were missed and 152 images were labelled wrong on the
+other rows; with 8, 96 and 100."""
 
 
 class DegradationAugmenter(BaseEstimator):
