@@ -273,22 +273,13 @@ def make_builtin_model(*, log=None):
     (``make_feature_pipeline(degree=1)``) with ``C=0.1``. A search among 1,
     10 and 100 cannot choose on the demo data (all within 0.003 of 0.992),
     so the recipe fixes ``C`` by the held-out OASIS slices of
-    ``benchmarks/heldout.py`` (seeds 0-6) and the robustness benchmark:
-    since the augmentation weighs noise and JPEG more (Gaussian noise 8,
-    Rician 4, JPEG 3), 0.3 misses 24 of 336 phase errors and calls 15
-    images wrong on the other rows, with 78 of the robustness benchmark's
-    80 cases at 100% and every contract case; 1 misses 29 and calls 35
-    wrong, and loses a sharp slice to JPEG 90; 0.1 misses 21 and calls 10
-    wrong, but loses a 2x loss of resolution with 5% noise (probability
-    0.55). (10 had called 123 images wrong.) Since the augmentation's
-    ghosted copies are mostly magnitude images, 0.3 misses 27 and calls 15
-    wrong (and 32 of 672 ghosts shown as the magnitude image); 1 misses 44
-    and calls 89 wrong; 0.1 misses 32, calls 28 wrong and loses the same
-    contract case. Since ``ghosts`` reads a symmetric comb and every ghosted
-    copy is a magnitude image, 0.1 misses 26 and calls 12 wrong (none of
-    the magnitude ghosts), with every contract case; 0.3 misses 42 and
-    calls 15 wrong; 1 misses 67 and calls 23 wrong; 0.03 loses the 2x loss
-    of resolution with 5% noise again. Trained on
+    ``benchmarks/heldout.py`` (seeds 0-6) and the robustness benchmark.
+    With the current features and augmentation, 0.1 misses 26 of 336
+    phase errors and calls 12 images wrong on the other rows, with every
+    contract case of the robustness benchmark; 0.3 misses 42 and calls 15
+    wrong; 1 misses 67 and calls 23 wrong; 0.03 loses the contract case of
+    a 2x loss of resolution with 5% noise. (Earlier choices, and why, are
+    in the README's "The built-in model".) Trained on
     the demo set alone, the default model that reads the features in pairs
     transferred no better to the OASIS images (74 of the robustness
     benchmark's 80 cases at 100% against 75, and as many held-out images

@@ -59,8 +59,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.interpolate import BSpline
-from scipy.linalg import orth
 
 __all__ = ["GHOST_NAMES", "GHOST_NONE", "ghost_features_from_power"]
 
@@ -118,6 +116,11 @@ def _comb_design(n_lines: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]
                 combs.append(member)
     if not combs:
         return None
+    # Here, not at import: scipy.interpolate costs about 0.15 s to import,
+    # and only slices with detail outside the head need the fit.
+    from scipy.interpolate import BSpline
+    from scipy.linalg import orth
+
     # Cubic B-splines on evenly spaced knots over all the lines, read at
     # the kept ones; orth drops a direction they cannot resolve.
     n_intervals = max(1, round((n_lines - 1) / GHOST_KNOT_SPACING))
