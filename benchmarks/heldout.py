@@ -245,6 +245,22 @@ def _magnitude_ghosting(image: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return np.abs(np.fft.ifft2(np.fft.ifftshift(spectrum)))
 
 
+def _zoom_thick_slices(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Thick slices as SciPy makes them: a box ``factor`` lines thick (2-3),
+    ``scipy.ndimage.zoom`` down along that axis and back to the matrix with
+    nearest-neighbour interpolation (``order=0``), which copies lines."""
+    from scipy import ndimage
+
+    axis = int(rng.integers(2))
+    factor = rng.uniform(2.0, 3.0)
+    thick = ndimage.uniform_filter1d(image, round(factor), axis=axis)
+    zoom = np.ones(2)
+    zoom[axis] = 1 / factor
+    coarse = ndimage.zoom(thick, zoom, order=0)
+    back = np.array(image.shape) / np.array(coarse.shape)
+    return ndimage.zoom(coarse, back, order=0)[: image.shape[0], : image.shape[1]]
+
+
 def _monai(transform, image: np.ndarray, seed: int) -> np.ndarray:
     """Apply a MONAI transform to a 2-D slice, as a one-channel image."""
     import torch
@@ -343,6 +359,22 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             "TorchIO anisotropy 3x",
             "blur",
             tio_case(tio.RandomAnisotropy(axes=(0, 1), downsampling=(3, 3))),
+        ),
+        (
+            "TorchIO anisotropy 2x, nearest neighbour back",
+            "blur",
+            tio_case(
+                tio.RandomAnisotropy(
+                    axes=(0, 1), downsampling=(2, 2), image_interpolation="nearest"
+                )
+            ),
+        ),
+        (
+            "thick slices 2-3x, SciPy zoom, nearest neighbour back",
+            "blur",
+            lambda image, seed: _unit(
+                _zoom_thick_slices(image, np.random.default_rng(seed))
+            ),
         ),
         ("TorchIO ghosting", "keep", tio_case(tio.RandomGhosting(axes=(0, 1)))),
         (

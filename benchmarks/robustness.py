@@ -19,9 +19,10 @@ model saw), one row per case of the robustness contract:
 - MRI acquisition (made in k-space, ``blurkit.degrade._acquisition``):
   blurred (expected 0) are rigid motion during the acquisition, k-space
   truncated 2x in both axes or in one and zero-filled, 2x and 3x thick
-  slices, Gibbs ringing (3x untapered truncation); not blur (the input's
-  label kept) are ghosting, k-space spikes, a bias field and Rician noise,
-  on sharp and on blurred images.
+  slices (interpolated back, and 2x copied back by nearest neighbour),
+  Gibbs ringing (3x untapered truncation); not blur (the input's label
+  kept) are ghosting, k-space spikes, a bias field and Rician noise, on
+  sharp and on blurred images.
 
 Then a limit-of-detection table (and, with ``--plot``, a figure): the share
 of sharp validation images called blurred against the Gaussian sigma (0.25
@@ -235,6 +236,11 @@ def _acquisition_blurs() -> dict[str, Callable]:
                     image, factor=f, axis=a
                 )
             )
+    for axis in (0, 1):
+        # Nearest-neighbour interpolation back copies lines.
+        blurs[f"thick slices 2x along axis {axis}, nearest neighbour back"] = (
+            lambda image, rng, a=axis: dg.thick_slices(image, factor=2, axis=a, order=0)
+        )
     blurs["Gibbs ringing 3x"] = lambda image, rng: dg.gibbs_ringing(image, factor=3)
     return blurs
 

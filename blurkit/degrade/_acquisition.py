@@ -382,7 +382,8 @@ def thick_slices(
         at half maximum, or point sampling (no averaging, which aliases, as
         nearest-neighbour downsampling does).
     order : int, default=1
-        Spline order of the interpolation back (1 linear, 3 cubic).
+        Spline order of the interpolation back (0 nearest neighbour, which
+        copies lines; 1 linear; 3 cubic).
     offset : float, default=0.0
         Position of the first sample, in pixels (0 to ``factor``).
 

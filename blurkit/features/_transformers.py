@@ -19,11 +19,10 @@ from ..metrics import (
     laplacian_variance_stack,
     log10_ratio,
 )
+from ..metrics._resampling import resampling_mode, resampling_names
 from ..metrics._sharpness import (
     OPTIONAL_FEATURES,
     _sharpness_features,
-    resampling_mode,
-    resampling_names,
 )
 
 __all__ = ["FFTSharpness", "LaplacianVariance", "SharpnessFeatures"]

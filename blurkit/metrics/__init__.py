@@ -13,9 +13,9 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
+        "_resampling": ["RESAMPLING_PERIODS"],
         "_sharpness": [
             "LOG_FLOOR",
-            "RESAMPLING_PERIODS",
             "SHARPNESS_BAND_EDGES",
             "log10_ratio",
             "sharpness_features",

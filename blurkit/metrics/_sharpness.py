@@ -9,6 +9,15 @@ from ._fringe import FRINGE_NAMES, fringe_features, tukey_spectrum
 from ._ghosts import GHOST_NAMES, GHOST_NONE, ghost_features_from_power
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
 from ._reach import REACH_NAMES, REACH_NONE, reach_stack
+from ._resampling import (
+    RESAMPLING_PERIODS,
+    copied_lines,
+    copies_evidence,
+    line_details,
+    resampling_features,
+    resampling_mode,
+    resampling_names,
+)
 from ._shift import SHIFT_NAMES, detail_shift_features
 from ._spatial import (
     _noise_grid,
@@ -80,42 +89,6 @@ medians on the challenge's clean sharp slices."""
 
 LOG_FLOOR = -6.0
 """Floor of the log10 power ratios: what a band holding no detail reads as."""
-
-RESAMPLING_PERIODS = (2, 3)
-"""Line periods of the resampling features: 2x and 3x coarser sampling."""
-
-RESAMPLING_FLOOR = -3.0
-"""Floor of the resampling features: lines that hold no detail of their own."""
-
-
-def resampling_mode(resampling) -> str | None:
-    """``"strongest"``, ``"each"`` or None, from a ``resampling`` parameter.
-
-    ``"strongest"`` (one feature, the strongest evidence over the periods),
-    ``"each"`` or True (one feature per period, as in models saved before
-    ``"strongest"`` existed), False or None (none).
-    """
-    if resampling is True or (isinstance(resampling, str) and resampling == "each"):
-        return "each"
-    if isinstance(resampling, str) and resampling == "strongest":
-        return "strongest"
-    if resampling is False or resampling is None:
-        return None
-    raise ValueError(
-        "resampling must be 'strongest', 'each' (or True) or False; got "
-        f"{resampling!r}."
-    )
-
-
-def resampling_names(resampling) -> list[str]:
-    """The names of the resampling features for a ``resampling`` parameter."""
-    mode = resampling_mode(resampling)
-    if mode == "strongest":
-        return ["resampling"]
-    if mode == "each":
-        return [f"resampling_{k}" for k in RESAMPLING_PERIODS]
-    return []
-
 
 NOISE_PLAUSIBILITY = 1.5
 """How far the noise estimate may exceed the weakest cell of the highest band.
@@ -283,6 +256,7 @@ def _sharpness_features(
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     if mode:
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
+        copied = np.empty((n, 2, 3))
     spiked = np.zeros(n, dtype=bool)
     gated = n_fringe or n_shift or n_ghosts or n_reach
     gather = (outer or gated) and h >= 3 and w >= 3
@@ -318,7 +292,8 @@ def _sharpness_features(
         else:
             noise[block] = _noise_std(scratch, step=3, down=down) ** 2
         if mode:
-            lines[0][block], lines[1][block] = _line_details(scratch, down)
+            lines[0][block], lines[1][block] = line_details(scratch, down)
+            copied[block] = copied_lines(scratch)
         del down
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
@@ -339,7 +314,11 @@ def _sharpness_features(
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
     features[:, n_bands] = log10_ratio(noise, reference[:, 0])
     if mode:
-        values = _resampling_features(*lines, noise if subtract_noise else 0.0)
+        line_noise = noise if subtract_noise else 0.0
+        values = np.minimum(
+            resampling_features(*lines, line_noise),
+            copies_evidence(copied, line_noise)[:, np.newaxis],
+        )
         if mode == "strongest":
             values = values.min(axis=1, keepdims=True)
         features[:, n_bands + 1 + n_extra :] = values
@@ -467,72 +446,6 @@ def _plausible_noise(noise, highest, crop_shape, edges, corner_noise) -> np.ndar
             noise > NOISE_CORNER_MIN_SHARE * weakest
         )
     return np.where(stripes, 0.0, noise)
-
-
-def _line_details(stack: np.ndarray, down=None) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's and each column's detail, over their central half.
-
-    A line's detail is the mean squared second difference across it (down
-    the columns for a row, along the rows for a column), taken over the
-    central half of the line, where the anatomy is. Returns arrays of shape
-    (n, H - 2) and (n, W - 2), for the lines that have two neighbours.
-    ``down`` is ``second_difference(stack, axis=1)``, if already computed.
-    """
-    n, h, w = stack.shape
-    centre = slice(w // 4, w // 4 + max(1, w // 2))
-    if down is None:
-        second = second_difference(stack[:, :, centre], axis=1)
-    else:
-        second = down[:, :, centre]
-    rows = np.einsum("nij,nij->ni", second, second) / second.shape[2]
-    # Along each image's central rows taken as one line: a few long runs
-    # rather than a short one per row, at half the cost. The two values that
-    # straddle each row's end are computed, then left out.
-    part = stack[:, h // 4 : h // 4 + max(1, h // 2)]
-    flat = part.reshape(n, -1)
-    differences = np.empty_like(flat)
-    second_difference(flat, axis=1, out=differences[:, :-2])
-    second = differences.reshape(part.shape)[:, :, : w - 2]
-    columns = np.einsum("nij,nij->nj", second, second) / second.shape[1]
-    return rows, columns
-
-
-def _resampling_features(rows, columns, noise_var) -> np.ndarray:
-    """The resampling features from `_line_details` (see `sharpness_features`).
-
-    For each image and period ``k``: over both axes, the lowest log10 ratio
-    of the weakest line phase's detail (lines ``p, p + k, p + 2k...``) to
-    the smaller of the phases' mean and of the detail across the lines,
-    both less the noise's (at most half the weakest phase's), clipped to
-    [`RESAMPLING_FLOOR`, 0].
-    """
-    n = len(rows)
-    out = np.zeros((n, len(RESAMPLING_PERIODS)))
-    if not n or min(rows.shape[1], columns.shape[1]) < 1 + 2 * max(RESAMPLING_PERIODS):
-        return out
-    # A second difference (1, -2, 1) passes 6 times the noise variance.
-    floor = 6.0 * np.broadcast_to(np.asarray(noise_var, dtype=np.float64), n)
-    details = (rows, columns)
-    tiny = np.finfo(np.float64).tiny
-    for axis in (0, 1):
-        lines, across = details[axis], details[1 - axis].mean(axis=1)
-        for j, k in enumerate(RESAMPLING_PERIODS):
-            usable = lines.shape[1] - lines.shape[1] % k
-            phases = lines[:, :usable].reshape(n, -1, k).mean(axis=1)
-            weakest = phases.min(axis=1)
-            # No line holds less detail than its noise: an estimate above
-            # half the weakest phase's detail is inflated (by a stripe
-            # pattern, which the noise estimate reads as noise), so at most
-            # that half is taken away.
-            noise = np.minimum(floor, 0.5 * weakest)
-            weakest = weakest - noise
-            # A stripe pattern (a k-space spike) can make the lines' detail
-            # periodic, or raise the detail across them: not both at once.
-            reference = np.minimum(phases.mean(axis=1), across) - noise
-            ratio = weakest / np.maximum(reference, tiny)
-            value = np.log10(np.clip(ratio, 10.0**RESAMPLING_FLOOR, 1.0))
-            out[:, j] = np.minimum(out[:, j], value)
-    return out
 
 
 def _float32_crop(stack: np.ndarray) -> np.ndarray:

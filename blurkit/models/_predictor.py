@@ -44,14 +44,13 @@ from .._validation import (
     from_uint8,
     group_by_shape,
 )
+from ..metrics._resampling import resampling_mode, resampling_names
 
 # The checked-input entry point of sharpness_features_stack: predict_proba
 # has validated the images already.
 from ..metrics._sharpness import (
     OPTIONAL_FEATURES,
     _sharpness_features,
-    resampling_mode,
-    resampling_names,
 )
 from ._blurnet_numpy import blurnet_proba_numpy, check_blurnet_weights
 

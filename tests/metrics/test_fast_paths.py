@@ -7,11 +7,11 @@ from scipy import ndimage
 
 from blurkit._validation import from_uint8
 from blurkit.metrics import noise_std_stack, sharpness_features_stack
+from blurkit.metrics._resampling import line_details
 from blurkit.metrics._sharpness import (
     _BLOCK,
     MOTION_GATE,
     OPTIONAL_FEATURES,
-    _line_details,
 )
 from blurkit.metrics._spatial import _NOISE_MASK, _noise_response, second_difference
 
@@ -95,7 +95,7 @@ def test_line_details_are_mean_squared_second_differences():
             (columns[:, middle] ** 2).mean(axis=1),
         )
         down = second_difference(stack, axis=1)
-        for got in (_line_details(stack), _line_details(stack, down)):
+        for got in (line_details(stack), line_details(stack, down)):
             for values, want in zip(got, expected, strict=True):
                 np.testing.assert_allclose(values, want, rtol=1e-5)
 

@@ -1,0 +1,227 @@
+"""Resampling: lines that hold no detail of their own.
+
+An image resampled from a coarser grid along one axis (thick slices
+resliced, a matrix interpolated back) has lines made from their
+neighbours rather than acquired. Two kinds give themselves away, whatever
+the library that made them:
+
+- **interpolated lines** (linear or cubic interpolation from every 2nd or
+  3rd line): such a line lies on the curve through its neighbours, and its
+  second difference across the lines is about 0. Every ``k``-th line is
+  acquired, so the lines of one phase of the period hold less detail than
+  the others (`resampling_features`);
+- **copied lines** (nearest-neighbour interpolation, ``np.repeat``,
+  ``scipy.ndimage.zoom(order=0)``): a copy equals its neighbour, and their
+  first difference is 0. The second difference sees nothing there (a copy
+  of a pair's first line and the next pair's differ as much as acquired
+  lines do), and the copies need not keep one phase (a factor of 2.03, or
+  2.5, alternates runs of 2 and 3). `copied_lines` counts them wherever
+  they lie: the quarter of line pairs that differ least differ by almost
+  nothing (`COPY_SHARE`).
+
+The feature ``resampling`` is the stronger of both pieces of evidence: a
+clean slice reads about 0, a resampled one down to `RESAMPLING_FLOOR`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._spatial import second_difference
+
+__all__ = [
+    "COPY_SHARE",
+    "RESAMPLING_FLOOR",
+    "RESAMPLING_PERIODS",
+    "copied_lines",
+    "copies_evidence",
+    "line_details",
+    "resampling_features",
+    "resampling_mode",
+    "resampling_names",
+]
+
+RESAMPLING_PERIODS = (2, 3)
+"""Line periods of the resampling features: 2x and 3x coarser sampling."""
+
+RESAMPLING_FLOOR = -3.0
+"""Floor of the resampling features: lines that hold no detail of their own."""
+
+
+COPY_SHARE = 0.05
+"""A line pair differs by almost nothing when the quarter of pairs that
+differ least (noise taken away) differ by less than this share of the mean
+pair. On held-out slices (four seeds' test sets under each of
+``benchmarks/heldout.py``'s cases and others) that quarter differs by 0.25
+times the mean pair and more, except under TorchIO's strong spikes, whose
+clipped stripes leave lines alike (down to 0.09); slices with copied lines
+read 0, up to their noise."""
+
+_COPY_QUANTILE = 0.25
+"""The share of line pairs read as the ones that differ least: a factor of
+1.5 or more copies at least a third of the lines."""
+
+_CONTENT_SHARE = 0.1
+"""A line holds content when its spread over the central half is at least
+this share of the median line's: pairs of flat lines (a background) are not
+copies."""
+
+_MIN_PAIRS = 8
+"""Fewer pairs with content than this: no evidence (0)."""
+
+
+def resampling_mode(resampling) -> str | None:
+    """``"strongest"``, ``"each"`` or None, from a ``resampling`` parameter.
+
+    ``"strongest"`` (one feature, the strongest evidence over the periods),
+    ``"each"`` or True (one feature per period, as in models saved before
+    ``"strongest"`` existed), False or None (none).
+    """
+    if resampling is True or (isinstance(resampling, str) and resampling == "each"):
+        return "each"
+    if isinstance(resampling, str) and resampling == "strongest":
+        return "strongest"
+    if resampling is False or resampling is None:
+        return None
+    raise ValueError(
+        "resampling must be 'strongest', 'each' (or True) or False; got "
+        f"{resampling!r}."
+    )
+
+
+def resampling_names(resampling) -> list[str]:
+    """The names of the resampling features for a ``resampling`` parameter."""
+    mode = resampling_mode(resampling)
+    if mode == "strongest":
+        return ["resampling"]
+    if mode == "each":
+        return [f"resampling_{k}" for k in RESAMPLING_PERIODS]
+    return []
+
+
+def line_details(stack: np.ndarray, down=None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's and each column's detail, over their central half.
+
+    A line's detail is the mean squared second difference across it (down
+    the columns for a row, along the rows for a column), taken over the
+    central half of the line, where the anatomy is. Returns arrays of shape
+    (n, H - 2) and (n, W - 2), for the lines that have two neighbours.
+    ``down`` is ``second_difference(stack, axis=1)``, if already computed.
+    """
+    n, h, w = stack.shape
+    centre = slice(w // 4, w // 4 + max(1, w // 2))
+    if down is None:
+        second = second_difference(stack[:, :, centre], axis=1)
+    else:
+        second = down[:, :, centre]
+    rows = np.einsum("nij,nij->ni", second, second) / second.shape[2]
+    # Along each image's central rows taken as one line: a few long runs
+    # rather than a short one per row, at half the cost. The two values that
+    # straddle each row's end are computed, then left out.
+    part = stack[:, h // 4 : h // 4 + max(1, h // 2)]
+    flat = part.reshape(n, -1)
+    differences = np.empty_like(flat)
+    second_difference(flat, axis=1, out=differences[:, :-2])
+    second = differences.reshape(part.shape)[:, :, : w - 2]
+    columns = np.einsum("nij,nij->nj", second, second) / second.shape[1]
+    return rows, columns
+
+
+def resampling_features(rows, columns, noise_var) -> np.ndarray:
+    """The resampling features from `line_details` (see `sharpness_features`).
+
+    For each image and period ``k``: over both axes, the lowest log10 ratio
+    of the weakest line phase's detail (lines ``p, p + k, p + 2k...``) to
+    the smaller of the phases' mean and of the detail across the lines,
+    both less the noise's (at most half the weakest phase's), clipped to
+    [`RESAMPLING_FLOOR`, 0].
+    """
+    n = len(rows)
+    out = np.zeros((n, len(RESAMPLING_PERIODS)))
+    if not n or min(rows.shape[1], columns.shape[1]) < 1 + 2 * max(RESAMPLING_PERIODS):
+        return out
+    # A second difference (1, -2, 1) passes 6 times the noise variance.
+    floor = 6.0 * np.broadcast_to(np.asarray(noise_var, dtype=np.float64), n)
+    details = (rows, columns)
+    tiny = np.finfo(np.float64).tiny
+    for axis in (0, 1):
+        lines, across = details[axis], details[1 - axis].mean(axis=1)
+        for j, k in enumerate(RESAMPLING_PERIODS):
+            usable = lines.shape[1] - lines.shape[1] % k
+            phases = lines[:, :usable].reshape(n, -1, k).mean(axis=1)
+            weakest = phases.min(axis=1)
+            # No line holds less detail than its noise: an estimate above
+            # half the weakest phase's detail is inflated (by a stripe
+            # pattern, which the noise estimate reads as noise), so at most
+            # that half is taken away.
+            noise = np.minimum(floor, 0.5 * weakest)
+            weakest = weakest - noise
+            # A stripe pattern (a k-space spike) can make the lines' detail
+            # periodic, or raise the detail across them: not both at once.
+            reference = np.minimum(phases.mean(axis=1), across) - noise
+            ratio = weakest / np.maximum(reference, tiny)
+            value = np.log10(np.clip(ratio, 10.0**RESAMPLING_FLOOR, 1.0))
+            out[:, j] = np.minimum(out[:, j], value)
+    return out
+
+
+def copied_lines(stack: np.ndarray) -> np.ndarray:
+    """How much the line pairs that differ least differ, along each axis.
+
+    Over the central half of each image (rows and columns), for each pair
+    of neighbouring lines with content (`_CONTENT_SHARE`): the mean squared
+    difference between them. Returns an array of shape (n, 2, 3): for the
+    rows (pairs down the columns) then the columns, the `_COPY_QUANTILE`
+    quantile of the pairs' differences, their mean and their number;
+    `copies_evidence` reads it once the noise is known.
+    """
+    n, h, w = stack.shape
+    part = stack[:, h // 4 : h // 4 + max(1, h // 2), w // 4 : w // 4 + max(1, w // 2)]
+    out = np.zeros((n, 2, 3))
+    for axis in (1, 2):
+        if part.shape[axis] < 2:
+            continue
+        difference = np.diff(part, axis=axis)
+        pairs = np.einsum(
+            "nij,nij->nj" if axis == 2 else "nij,nij->ni", difference, difference
+        )
+        pairs /= difference.shape[3 - axis]
+        spread = part.var(axis=3 - axis, dtype=np.float64)
+        median = np.median(spread, axis=1, keepdims=True)
+        content = (spread > 0) & (spread >= _CONTENT_SHARE * median)
+        content = content[:, 1:] & content[:, :-1]
+        count = content.sum(axis=1)
+        ordered = np.sort(np.where(content, pairs, np.inf), axis=1)
+        rank = np.maximum(count - 1, 0) * _COPY_QUANTILE
+        low = np.take_along_axis(ordered, rank.astype(np.intp)[:, np.newaxis], axis=1)[
+            :, 0
+        ]
+        total = np.where(content, pairs, 0.0).sum(axis=1, dtype=np.float64)
+        out[:, axis - 1] = np.stack(
+            [np.where(count > 0, low, 0.0), total / np.maximum(count, 1), count], axis=1
+        )
+    return out
+
+
+def copies_evidence(copied: np.ndarray, noise_var) -> np.ndarray:
+    """The evidence of copied lines, from `copied_lines`' output (n, 2, 3).
+
+    For each axis: ``log10`` of the least differing pairs' difference over
+    `COPY_SHARE` times the mean pair's, both less the noise's (a first
+    difference passes twice the noise variance; at most half the least
+    pairs' difference is taken away), clipped to [`RESAMPLING_FLOOR`, 0];
+    0 with fewer than `_MIN_PAIRS` pairs. The lower of the two axes, shape
+    (n,).
+    """
+    noise = 2.0 * np.broadcast_to(np.asarray(noise_var, dtype=np.float64), len(copied))
+    value = np.zeros(len(copied))
+    tiny = np.finfo(np.float64).tiny
+    for axis in (0, 1):
+        low, mean, count = copied[:, axis].T
+        floor = np.minimum(noise, 0.5 * low)
+        reference = COPY_SHARE * (mean - floor)
+        ratio = (low - floor) / np.maximum(reference, tiny)
+        evidence = np.log10(np.clip(ratio, 10.0**RESAMPLING_FLOOR, 1.0))
+        usable = (count >= _MIN_PAIRS) & (reference > 0)
+        value = np.minimum(value, np.where(usable, evidence, 0.0))
+    return value
