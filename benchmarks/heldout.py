@@ -361,7 +361,7 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             tio_case(tio.RandomAnisotropy(axes=(0, 1), downsampling=(3, 3))),
         ),
         (
-            "TorchIO anisotropy 2x, nearest neighbour back",
+            "TorchIO anisotropy 2x, nearest back",
             "blur",
             tio_case(
                 tio.RandomAnisotropy(
@@ -370,7 +370,7 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             ),
         ),
         (
-            "thick slices 2-3x, SciPy zoom, nearest neighbour back",
+            "thick slices 2-3x, SciPy, nearest back",
             "blur",
             lambda image, seed: _unit(
                 _zoom_thick_slices(image, np.random.default_rng(seed))

@@ -26,8 +26,10 @@ model saw), one row per case of the robustness contract:
 
 Then a limit-of-detection table (and, with ``--plot``, a figure): the share
 of sharp validation images called blurred against the Gaussian sigma (0.25
-to 1.5 px) and against the k-space truncation factor (both axes, 1.25 to 3),
-for blurkit and the baseline.
+to 1.5 px), against the k-space truncation factor (both axes, 1.25 to 3)
+and against the share of k-space lines acquired after one movement (5
+degrees and 2 px along each axis; 5% to 50% of the lines, the last ones in
+linear order), for blurkit and the baseline.
 
 Each case is taken at the contract's boundary (the weakest blur, the
 strongest change) and across its range. Every random step is seeded, so two
@@ -267,6 +269,15 @@ def _acquisition_keepers() -> dict[str, Callable]:
 
 LOD_SIGMAS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 LOD_FACTORS = (1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
+LOD_MOTION_SHARES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+LOD_MOTION = {"rotations": [5.0], "translations": [[2.0, 2.0]], "reference": "first"}
+"""The limit of detection's movement: 5 degrees and 2 px along each axis,
+after which the last lines of k-space (in linear order) are acquired."""
+
+
+def _late_motion(image: np.ndarray, share: float, axis: int) -> np.ndarray:
+    """`LOD_MOTION` during the last ``share`` of the acquisition."""
+    return dg.kspace_motion(image, times=[1.0 - share], axis=axis, **LOD_MOTION)
 
 
 def run_limit_of_detection(detector, baseline, validation):
@@ -275,15 +286,23 @@ def run_limit_of_detection(detector, baseline, validation):
     sharp = [images[i] for i, label in enumerate(labels) if label == 1]
     rows = []
     for kind, values, blur in (
-        ("Gaussian sigma (px)", LOD_SIGMAS, lambda im, v: dg.gaussian_blur(im, v)),
+        (
+            "Gaussian sigma (px)",
+            LOD_SIGMAS,
+            lambda im, v, axis: dg.gaussian_blur(im, v),
+        ),
         (
             "k-space truncation factor",
             LOD_FACTORS,
-            lambda im, v: dg.truncate_kspace(im, factor=v),
+            lambda im, v, axis: dg.truncate_kspace(im, factor=v),
         ),
+        ("share of k-space lines moved", LOD_MOTION_SHARES, _late_motion),
     ):
         for value in values:
-            batch = np.stack([blur(image, value) for image in sharp])
+            # Phase encoding along the rows for half of the images.
+            batch = np.stack(
+                [blur(image, value, i % 2) for i, image in enumerate(sharp)]
+            )
             rows.append(
                 {
                     "kind": kind,
