@@ -8,8 +8,9 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
 
 - TorchIO (``pip install torchio``, which blurkit does not depend on):
   ``RandomMotion`` (its draws: 2 movements, up to 10 degrees and 10 mm, in
-  the slice's plane; see below), ``RandomAnisotropy`` 2x and 3x along
-  either in-plane axis, ``RandomGhosting``, ``RandomSpike`` (its default
+  the slice's plane, see below; and with 1 movement), ``RandomAnisotropy``
+  2x and 3x along either in-plane axis, interpolated back linearly or
+  copied back by nearest neighbour, ``RandomGhosting``, ``RandomSpike`` (its default
   intensity 1-3, and 0.1-0.5), ``RandomBiasField`` and ``RandomNoise``, on
   the slice as a one-voxel-thick volume of 1.5 mm voxels;
 - MONAI, when installed (``pip install monai``; its rows are left out
@@ -21,7 +22,8 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
   truncation by cropping the centred spectrum and zero-padding it back (2x,
   both axes or one), Gibbs ringing (3x), and phase errors on a block of
   30-50% of the k-space lines (a translation of 2-6 px while they were
-  acquired), and periodic ghosting as TorchIO draws it but shown as the
+  acquired), thick slices 2-3x copied back by ``scipy.ndimage.zoom``'s
+  nearest neighbour, and periodic ghosting as TorchIO draws it but shown as the
   magnitude image a scanner exports (TorchIO keeps the real part).
 
 Each result is clipped back to [0, 1], as a scanner's export would be. Three
@@ -149,7 +151,7 @@ def _torchio_in_plane(transform, image: np.ndarray, seed: int) -> np.ndarray:
     return out.T if transpose else out
 
 
-def _in_plane_motion(interpolation: str = "linear"):
+def _in_plane_motion(interpolation: str = "linear", num_transforms: int = 2):
     """TorchIO's ``RandomMotion``, its draws restricted to the (1, H, W) plane.
 
     As TorchIO restricts them for its own 2-D images: rotation about the axis
@@ -167,7 +169,9 @@ def _in_plane_motion(interpolation: str = "linear"):
             translation[:, 0] = 0
             return times, degrees, translation
 
-    return InPlaneMotion(image_interpolation=interpolation)
+    return InPlaneMotion(
+        image_interpolation=interpolation, num_transforms=num_transforms
+    )
 
 
 def _unit(image: np.ndarray) -> np.ndarray:
@@ -337,6 +341,11 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             "TorchIO motion, k-space split in-plane, B-spline",
             "blur",
             tio_in_plane_case(_in_plane_motion("bspline")),
+        ),
+        (
+            "TorchIO motion, one movement, k-space split in-plane",
+            "blur",
+            tio_in_plane_case(_in_plane_motion(num_transforms=1)),
         ),
         (
             "TorchIO motion on (H, W, 1): rigid resampling",
