@@ -202,6 +202,10 @@ def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
         detail.append(np.where(enough & (count > _MIN_PIXELS), median**2, 0.0))
     floor = _FLOOR * (top - low) ** 2 + 1e-300
     outer_detail = np.log10((detail[0] + floor) / (detail[1] + floor))
+    # No range from the floor to the top (a slice constant at 95% of its
+    # points and more): no head, and the floor above would not scale with
+    # the intensities.
+    outer_detail = np.where(top > low, outer_detail, 0.0)
     level = np.maximum(ring_level - far_level, 0.0) / np.maximum(
         head_level - far_level, 1e-6
     )

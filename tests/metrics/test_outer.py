@@ -140,6 +140,17 @@ def test_clean_slices_and_crops_have_no_outer_detail(sharp):
         )
 
 
+def test_a_slice_without_intensity_range_has_no_outer_detail():
+    # Constant at 95% of its points and more: the floor and the top agree,
+    # and scaling the intensities must not move the feature (hypothesis
+    # found such a slice reading -298 and -297.6 at a scale of 4).
+    row = [0.0, 1.0, 1.0] * 6 + [1.0] * 18
+    image = np.array([row, [1.0] * 36, [1.0] * 36])
+    for scale in (1.0, 4.0):
+        features = blurkit.sharpness_features(image * scale, outer=True)
+        assert features[OUTER][0] == 0.0
+
+
 def test_a_translation_during_the_acquisition_puts_detail_outside(sharp):
     # Lines acquired after a translation: the power spectrum hardly changes,
     # but fine detail lands outside the head.
