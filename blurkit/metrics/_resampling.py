@@ -62,9 +62,9 @@ _COPY_QUANTILE = 0.25
 1.5 or more copies at least a third of the lines."""
 
 _CONTENT_SHARE = 0.1
-"""A line holds content when its spread over the central half is at least
-this share of the median line's: pairs of flat lines (a background) are not
-copies."""
+"""A line holds content when its detail along itself over the central half
+is at least this share of the mean line's: pairs of flat lines (a
+background, a saturated stripe) are not copies."""
 
 _MIN_PAIRS = 8
 """Fewer pairs with content than this: no evidence (0)."""
@@ -174,32 +174,39 @@ def copied_lines(stack: np.ndarray) -> np.ndarray:
     rows (pairs down the columns) then the columns, the `_COPY_QUANTILE`
     quantile of the pairs' differences, their mean and their number;
     `copies_evidence` reads it once the noise is known.
+
+    A line's content is its detail along itself, the mean squared
+    difference between its neighbouring pixels: 0 exactly on a flat line
+    (a background, a saturated stripe), whatever its level. The two passes
+    of differences, down the columns and along the rows, give both the
+    pairs' differences of one axis and the lines' content of the other.
     """
     n, h, w = stack.shape
-    part = stack[:, h // 4 : h // 4 + max(1, h // 2), w // 4 : w // 4 + max(1, w // 2)]
+    # A contiguous copy of the centre: the differences run on whole rows.
+    part = np.ascontiguousarray(
+        stack[:, h // 4 : h // 4 + max(1, h // 2), w // 4 : w // 4 + max(1, w // 2)]
+    )
     out = np.zeros((n, 2, 3))
-    for axis in (1, 2):
-        if part.shape[axis] < 2:
-            continue
-        difference = np.diff(part, axis=axis)
-        pairs = np.einsum(
-            "nij,nij->nj" if axis == 2 else "nij,nij->ni", difference, difference
-        )
-        pairs /= difference.shape[3 - axis]
-        spread = part.var(axis=3 - axis, dtype=np.float64)
-        median = np.median(spread, axis=1, keepdims=True)
-        content = (spread > 0) & (spread >= _CONTENT_SHARE * median)
+    if min(part.shape[1:]) < 2:
+        return out
+    down = np.diff(part, axis=1)
+    along = np.diff(part, axis=2)
+    for axis, (between, within, spec) in enumerate(
+        ((down, along, "nij,nij->ni"), (along, down, "nij,nij->nj"))
+    ):
+        pairs = np.einsum(spec, between, between) / between.shape[2 - axis]
+        content = np.einsum(spec, within, within)
+        mean = content.mean(axis=1, keepdims=True)
+        content = (content > 0) & (content >= _CONTENT_SHARE * mean)
         content = content[:, 1:] & content[:, :-1]
-        count = content.sum(axis=1)
+        count = np.count_nonzero(content, axis=1)
         ordered = np.sort(np.where(content, pairs, np.inf), axis=1)
-        rank = np.maximum(count - 1, 0) * _COPY_QUANTILE
-        low = np.take_along_axis(ordered, rank.astype(np.intp)[:, np.newaxis], axis=1)[
-            :, 0
-        ]
+        rank = (np.maximum(count - 1, 0) * _COPY_QUANTILE).astype(np.intp)
+        low = ordered[np.arange(n), rank]
         total = np.where(content, pairs, 0.0).sum(axis=1, dtype=np.float64)
-        out[:, axis - 1] = np.stack(
-            [np.where(count > 0, low, 0.0), total / np.maximum(count, 1), count], axis=1
-        )
+        out[:, axis, 0] = np.where(count > 0, low, 0.0)
+        out[:, axis, 1] = total / np.maximum(count, 1)
+        out[:, axis, 2] = count
     return out
 
 
