@@ -52,7 +52,7 @@ COPY_SHARE = 0.05
 """A line pair differs by almost nothing when the quarter of pairs that
 differ least (noise taken away) differ by less than this share of the mean
 pair. On held-out slices (four seeds' test sets under each of
-``benchmarks/heldout.py``'s cases and others) that quarter differs by 0.25
+``benchmarks/heldout.py``'s cases and others) that quarter differs by 0.2
 times the mean pair and more, except under TorchIO's strong spikes, whose
 clipped stripes leave lines alike (down to 0.09); slices with copied lines
 read 0, up to their noise."""
