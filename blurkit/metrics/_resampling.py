@@ -143,26 +143,32 @@ def resampling_features(rows, columns, noise_var) -> np.ndarray:
     # A second difference (1, -2, 1) passes 6 times the noise variance.
     floor = 6.0 * np.broadcast_to(np.asarray(noise_var, dtype=np.float64), n)
     details = (rows, columns)
-    tiny = np.finfo(np.float64).tiny
     for axis in (0, 1):
         lines, across = details[axis], details[1 - axis].mean(axis=1)
         for j, k in enumerate(RESAMPLING_PERIODS):
             usable = lines.shape[1] - lines.shape[1] % k
             phases = lines[:, :usable].reshape(n, -1, k).mean(axis=1)
-            weakest = phases.min(axis=1)
-            # No line holds less detail than its noise: an estimate above
-            # half the weakest phase's detail is inflated (by a stripe
-            # pattern, which the noise estimate reads as noise), so at most
-            # that half is taken away.
-            noise = np.minimum(floor, 0.5 * weakest)
-            weakest = weakest - noise
             # A stripe pattern (a k-space spike) can make the lines' detail
             # periodic, or raise the detail across them: not both at once.
-            reference = np.minimum(phases.mean(axis=1), across) - noise
-            ratio = weakest / np.maximum(reference, tiny)
-            value = np.log10(np.clip(ratio, 10.0**RESAMPLING_FLOOR, 1.0))
+            reference = np.minimum(phases.mean(axis=1), across)
+            value, _ = _weakest_evidence(phases.min(axis=1), reference, floor)
             out[:, j] = np.minimum(out[:, j], value)
     return out
+
+
+def _weakest_evidence(weakest, reference, noise, share=1.0):
+    """``log10`` of the weakest lines' detail over ``share`` times the
+    reference, both less the noise's, clipped to [`RESAMPLING_FLOOR`, 0];
+    and that scaled reference (not positive: no reference to compare with).
+
+    No line holds less detail than its noise: an estimate above half the
+    weakest lines' detail is inflated (by a stripe pattern, which the noise
+    estimate reads as noise), so at most that half is taken away.
+    """
+    noise = np.minimum(noise, 0.5 * weakest)
+    reference = share * (reference - noise)
+    ratio = (weakest - noise) / np.maximum(reference, np.finfo(np.float64).tiny)
+    return np.log10(np.clip(ratio, 10.0**RESAMPLING_FLOOR, 1.0)), reference
 
 
 def copied_lines(stack: np.ndarray) -> np.ndarray:
@@ -222,13 +228,9 @@ def copies_evidence(copied: np.ndarray, noise_var) -> np.ndarray:
     """
     noise = 2.0 * np.broadcast_to(np.asarray(noise_var, dtype=np.float64), len(copied))
     value = np.zeros(len(copied))
-    tiny = np.finfo(np.float64).tiny
     for axis in (0, 1):
         low, mean, count = copied[:, axis].T
-        floor = np.minimum(noise, 0.5 * low)
-        reference = COPY_SHARE * (mean - floor)
-        ratio = (low - floor) / np.maximum(reference, tiny)
-        evidence = np.log10(np.clip(ratio, 10.0**RESAMPLING_FLOOR, 1.0))
+        evidence, reference = _weakest_evidence(low, mean, noise, COPY_SHARE)
         usable = (count >= _MIN_PAIRS) & (reference > 0)
         value = np.minimum(value, np.where(usable, evidence, 0.0))
     return value

@@ -10,7 +10,6 @@ from ._ghosts import GHOST_NAMES, GHOST_NONE, ghost_features_from_power
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
 from ._reach import REACH_NAMES, REACH_NONE, reach_stack
 from ._resampling import (
-    RESAMPLING_PERIODS,
     copied_lines,
     copies_evidence,
     line_details,
@@ -37,7 +36,6 @@ from ._spikes import remove_spikes, spike_candidates
 
 __all__ = [
     "LOG_FLOOR",
-    "RESAMPLING_PERIODS",
     "SHARPNESS_BAND_EDGES",
     "log10_ratio",
     "sharpness_features",
