@@ -44,11 +44,13 @@ the feature of ``SharpnessFeatures(fringe=True)``.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from ._spectral import _power_in_place, _windowed_spectrum
+from ._spectral import (
+    _cached_for_small_shapes,
+    _power_in_place,
+    _windowed_spectrum,
+)
 
 __all__ = ["FRINGE_NAMES", "fringe_features", "tukey_spectrum"]
 
@@ -89,7 +91,7 @@ def _across_dft(frequencies: np.ndarray, dtype) -> np.ndarray:
     return np.concatenate([dft.real, dft.imag], axis=1).astype(dtype)
 
 
-@functools.lru_cache(maxsize=16)
+@_cached_for_small_shapes
 def _plan(h: int, w: int, dtype=np.float32):
     """For each axis of an (h, w) image, whose band has frequencies: how to
     gather it from an rfft2 half-plane (``rows``, ``columns``: index arrays
@@ -136,7 +138,7 @@ def _tukey(n: int, taper: float) -> np.ndarray:
     return window
 
 
-@functools.lru_cache(maxsize=16)
+@_cached_for_small_shapes
 def _window(h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     """The separable Tukey window's row and column factors, (h, 1) and (w,):
     applied one after the other, no array of the image's size is kept."""

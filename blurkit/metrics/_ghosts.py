@@ -56,9 +56,9 @@ slices with detail outside the head (its motion gate); others take
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
+
+from ._spectral import _cached_while_small
 
 __all__ = ["GHOST_NAMES", "GHOST_NONE", "ghost_features_from_power"]
 
@@ -88,7 +88,7 @@ fit: no comb."""
 _TINY = 1e-30
 
 
-@functools.lru_cache(maxsize=8)
+@_cached_while_small(lambda n_lines: n_lines * n_lines)
 def _comb_design(
     n_lines: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None:
@@ -104,7 +104,7 @@ def _comb_design(
 
     The projection off the trend is never formed as a (kept, kept) matrix:
     on a 4096-pixel side it took 134 MB, twice over while it was built, and
-    the cache kept it.
+    the cache kept it. Line sets over 1024 are not cached.
     """
     lines = np.arange(n_lines)
     distance = lines - n_lines // 2

@@ -48,8 +48,6 @@ the feature of ``SharpnessFeatures(detail_shift=True)``.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from scipy import fft
 
@@ -61,6 +59,7 @@ from ._fringe import (
     _lag_dft,
     tukey_spectrum,
 )
+from ._spectral import _cached_for_small_shapes
 
 __all__ = ["SHIFT_NAMES", "detail_shift_features"]
 
@@ -82,7 +81,7 @@ SHIFT_NONE = 0.0
 """The feature of an image with no such bands, or no power in them."""
 
 
-@functools.lru_cache(maxsize=16)
+@_cached_for_small_shapes
 def _plan(h: int, w: int):
     """What `_detail_shift` needs for an rfft2 of an (h, w) image.
 

@@ -35,17 +35,30 @@ _CACHED_PIXELS = 1024 * 1024
 _LARGE_PIXELS = 512 * 512
 
 
-def _cached_for_small_shapes(function):
-    """``functools.lru_cache`` for shapes of at most `_CACHED_PIXELS`."""
-    cached = functools.lru_cache(maxsize=16)(function)
+def _cached_while_small(pixels):
+    """``functools.lru_cache`` (16 entries) for the calls whose ``pixels(*args)``
+    is at most `_CACHED_PIXELS`; larger ones are computed each time and not
+    kept. Arguments are positional. The wrapper's ``cache_clear`` empties the
+    cache."""
 
-    @functools.wraps(function)
-    def wrapper(h, w, *args):
-        if h * w <= _CACHED_PIXELS:
-            return cached(h, w, *args)
-        return function(h, w, *args)
+    def decorate(function):
+        cached = functools.lru_cache(maxsize=16)(function)
 
-    return wrapper
+        @functools.wraps(function)
+        def wrapper(*args):
+            if pixels(*args) <= _CACHED_PIXELS:
+                return cached(*args)
+            return function(*args)
+
+        wrapper.cache_clear = cached.cache_clear
+        return wrapper
+
+    return decorate
+
+
+_cached_for_small_shapes = _cached_while_small(lambda h, w, *args: h * w)
+"""``functools.lru_cache`` for the shapes ``(h, w, ...)`` of at most
+`_CACHED_PIXELS`."""
 
 
 @_cached_for_small_shapes

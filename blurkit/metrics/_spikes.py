@@ -36,9 +36,9 @@ closer to the moved ones (see the README).
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
+
+from ._spectral import _cached_for_small_shapes
 
 __all__ = [
     "MAX_AMPLITUDE",
@@ -91,7 +91,7 @@ side; the search takes several full-size float64 arrays, so a larger image
 of large images stays bounded."""
 
 
-@functools.lru_cache(maxsize=8)
+@_cached_for_small_shapes
 def _radius_weights(height: int, width: int) -> np.ndarray:
     """Squared radius of each frequency of an rfft2 half-plane, 0 near 0
     (read-only: shared between calls)."""

@@ -105,3 +105,25 @@ def test_noise_std_is_the_same_whatever_the_images_per_pass():
     stack = from_uint8(images).astype(np.float64)
     alone = np.array([noise_std_stack(image[None])[0] for image in stack])
     np.testing.assert_array_equal(noise_std_stack(stack), alone)
+
+
+@pytest.mark.parametrize(
+    "name, small, large",
+    [
+        ("_fringe._plan", (120, 120, np.float32), (1100, 1000, np.float32)),
+        ("_fringe._window", (120, 120, np.float32), (1100, 1000, np.float32)),
+        ("_shift._plan", (120, 120), (1100, 1000)),
+        ("_spikes._radius_weights", (120, 120), (1100, 1000)),
+        ("_ghosts._comb_design", (120,), (1100,)),
+    ],
+)
+def test_size_keyed_tables_are_kept_for_small_images_only(name, small, large):
+    # A folder of large images of many sizes must not fill the memory with
+    # one table per size: tables of images over a megapixel (a line set
+    # over 1024 lines) are computed each time and not kept.
+    import importlib
+
+    module, function = name.split(".")
+    table = getattr(importlib.import_module(f"blurkit.metrics.{module}"), function)
+    assert table(*small) is table(*small)
+    assert table(*large) is not table(*large)

@@ -159,9 +159,10 @@ def test_the_ghosts_flag_must_be_a_boolean(sharp):
 
 
 def test_the_comb_fit_holds_no_square_matrix_of_the_lines():
-    # The fit is cached per line count. On a 4096-pixel side a (lines,
-    # lines) projection took 134 MB, and 270 MB with the combs beside it;
-    # the trend's basis and the projected combs take about 12 MB.
+    # On a 4096-pixel side a (lines, lines) projection took 134 MB, and 270
+    # MB with the combs beside it (and was cached); the trend's basis and the
+    # projected combs take about 12 MB (and line sets over 1024 are not
+    # cached).
     from blurkit.metrics._ghosts import _comb_design
 
     kept, trend, projected, norms, dof = _comb_design(4096)
