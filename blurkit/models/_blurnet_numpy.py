@@ -119,13 +119,17 @@ def _conv(h: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, tuple[int, int
 
 
 def _sum_of_squares(r: np.ndarray) -> np.ndarray:
-    """Sum of squares along the last axis, accumulated in float64.
+    """Sum of squares along the last axis of ``r`` (n, maps, pixels), float32.
 
-    float32 accumulation over a map of 3,600 pixels put the logits 1e-4
-    away from torch's; in float64 they are 3e-6 from a float64 network's,
-    closer than torch's own float32 ones (2e-5).
+    Each map's dot product with itself, one BLAS call per map (a batched
+    matrix product of a row by a column), whose vector lanes keep partial
+    sums: on a map of 3,600 pixels 2e-7 from a float64 sum, in a fifth of
+    the time of einsum's float64 accumulation (4 against 21 us per 121x121
+    slice on one thread). A trained network's logits come 1e-5 from a
+    float64 network's (2.9e-6 with float64 sums; torch's own float32 ones,
+    8e-5), where einsum's float32 accumulation put them 1e-4 away.
     """
-    return np.einsum("nmp,nmp->nm", r, r, dtype=np.float64).astype(np.float32)
+    return (r[..., np.newaxis, :] @ r[..., np.newaxis])[..., 0, 0]
 
 
 def _log_energy(r: np.ndarray, *, centre: bool) -> np.ndarray:
