@@ -14,8 +14,9 @@ are left sharp (label 1). Nothing else differs between the classes.
 The repository's ``data/train`` (80 images) and ``data/validation`` (16 images)
 are made with ``python -m blurkit.datasets data``, which rewrites them byte for
 byte. The built-in model (``blurkit.load_model()`` with no path) is trained on
-``data/train`` alone: ``python -m blurkit.datasets --builtin-model PATH``
-rebuilds it (:func:`make_builtin_model`).
+a demo set made the same way, with `BUILTIN_TRAIN_IMAGES` (320) training
+images: ``python -m blurkit.datasets --builtin-model PATH`` rebuilds it
+(:func:`make_builtin_model`).
 """
 
 from __future__ import annotations
@@ -354,8 +355,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--builtin-model",
         metavar="PATH",
-        help="instead, train the built-in model on the demo training set and "
-        "save it at PATH (blurkit/io/data/builtin.blurkit in the repository)",
+        help="instead, train the built-in model on demo slices (its recipe) "
+        "and save it at PATH (blurkit/io/data/builtin.blurkit in the repository)",
     )
     args = parser.parse_args(argv)
     if args.builtin_model is not None:

@@ -1,8 +1,8 @@
 """The built-in model: a model file shipped inside the package.
 
-It is trained on the demo set alone (``data/train``, which
-``python -m blurkit.datasets`` regenerates byte for byte from nilearn's
-MNI152 template) and its augmentation, so anyone can rebuild it:
+It is trained on demo slices alone (320 of them, made as ``data/train``'s
+80 are, from nilearn's MNI152 template, by ``blurkit.datasets``) and their
+augmentation, so anyone can rebuild it:
 ``python -m blurkit.datasets --builtin-model PATH`` runs the recipe
 (:func:`blurkit.datasets.make_builtin_model`), and a test checks that the
 shipped file predicts what the recipe does.

@@ -573,7 +573,7 @@ def load_model(
     ----------
     path : str, path-like or None, default=None
         A model file written by :func:`save_model` or ``blurkit train``;
-        None loads the built-in model, trained on the demo set (see
+        None loads the built-in model, trained on demo slices (see
         :func:`blurkit.io.builtin_model_path`).
     trust_pickle : bool, default=False
         Also load a model of format 1 (a joblib pickle, written by blurkit
