@@ -22,7 +22,9 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
   truncation by cropping the centred spectrum and zero-padding it back (2x,
   both axes or one), Gibbs ringing (3x), and phase errors on a block of
   30-50% of the k-space lines (a translation of 2-6 px while they were
-  acquired), thick slices 2-3x copied back by ``scipy.ndimage.zoom``'s
+  acquired), 2x coarser sampling by ``scipy.ndimage.zoom`` without
+  anti-aliasing, back by linear or cubic interpolation, thick slices 2-3x
+  copied back by ``scipy.ndimage.zoom``'s
   nearest neighbour, and periodic ghosting as TorchIO draws it but shown as the
   magnitude image a scanner exports (TorchIO keeps the real part).
 
@@ -265,6 +267,22 @@ def _zoom_thick_slices(image: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return ndimage.zoom(coarse, back, order=0)[: image.shape[0], : image.shape[1]]
 
 
+def _zoom_resampled(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """2x coarser along one axis as SciPy makes it without anti-aliasing:
+    ``scipy.ndimage.zoom`` to half the lines (121 to 60: a factor a little
+    off 2, so the lines sampled drift against the grid's) and back, each
+    way by linear or cubic interpolation (``order`` 1 or 3, drawn)."""
+    from scipy import ndimage
+
+    axis = int(rng.integers(2))
+    down, up = rng.choice([1, 3], 2)
+    zoom = np.ones(2)
+    zoom[axis] = 0.5
+    coarse = ndimage.zoom(image, zoom, order=int(down))
+    back = np.array(image.shape) / np.array(coarse.shape)
+    return ndimage.zoom(coarse, back, order=int(up))[: image.shape[0], : image.shape[1]]
+
+
 def _monai(transform, image: np.ndarray, seed: int) -> np.ndarray:
     """Apply a MONAI transform to a 2-D slice, as a one-channel image."""
     import torch
@@ -383,6 +401,13 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             "blur",
             lambda image, seed: _unit(
                 _zoom_thick_slices(image, np.random.default_rng(seed))
+            ),
+        ),
+        (
+            "2x coarser, SciPy zoom (no anti-aliasing), back linearly or cubically",
+            "blur",
+            lambda image, seed: _unit(
+                _zoom_resampled(image, np.random.default_rng(seed))
             ),
         ),
         ("TorchIO ghosting", "keep", tio_case(tio.RandomGhosting(axes=(0, 1)))),
