@@ -85,7 +85,9 @@ windows, noise taken away): SciPy's zoom to half and back linearly, 0.19-0.31
 on held-out slices (four seeds' test sets). Clean and label-keeping slices
 hold 0.72 and more, but for TorchIO's strong spikes, whose clipped stripes
 make lines alike (down to 0.49). Cubic interpolation back keeps detail
-between the lines sampled (0.5-0.78) and is not read."""
+between the lines sampled (0.5-0.78) and is not read. Noise added after the
+resampling fills the quiet lines and hides the drift (noise acquired
+before it is interpolated with the lines, and does not)."""
 
 LOCAL_PHASE_FULL = 0.2
 """The share at and below which the drift is full evidence of resampling
