@@ -192,9 +192,11 @@ def local_phase_evidence(rows, columns, noise_var) -> np.ndarray:
     of its odd lines, and the quieter one's share of their mean (or of the
     detail across the lines, if smaller: a stripe pattern can raise one, not
     both), noise taken away as in `resampling_features`; the median over
-    the windows. 0 from `LOCAL_PHASE_SHARE` up, `RESAMPLING_FLOOR` at
+    the windows with content (a mean detail of at least `_CONTENT_SHARE` of
+    the windows' mean: flat lines, a background or a padded border, hold
+    no phase). 0 from `LOCAL_PHASE_SHARE` up, `RESAMPLING_FLOOR` at
     `LOCAL_PHASE_FULL` and below, linear between; the lower of the two
-    axes. An axis of fewer than two windows gives 0.
+    axes. An axis of fewer than two windows with content gives 0.
 
     The ramp is steep on purpose: a slice whose quiet phase drifts is
     resampled as surely as one whose every 2nd line is interpolated, and is
@@ -211,10 +213,18 @@ def local_phase_evidence(rows, columns, noise_var) -> np.ndarray:
             continue
         usable = lines[:, : n_windows * _LOCAL_WINDOW]
         phases = usable.reshape(n, n_windows, _LOCAL_WINDOW // 2, 2).mean(axis=2)
-        weakest = phases.min(axis=2)
-        reference = np.minimum(phases.mean(axis=2), across[:, np.newaxis])
+        weakest, mean = phases.min(axis=2), phases.mean(axis=2)
+        reference = np.minimum(mean, across[:, np.newaxis])
         value, _ = _weakest_evidence(weakest, reference, floor[:, np.newaxis])
-        share = 10.0 ** np.median(value, axis=1)
+        # Windows of flat lines (a background, a padded border) hold no
+        # phase to compare: only those with content count.
+        content = (mean > 0) & (mean >= _CONTENT_SHARE * mean.mean(axis=1)[:, None])
+        counted = content.sum(axis=1) >= 2
+        value = np.where(content, value, np.nan)
+        median = np.zeros(n)
+        if counted.any():
+            median[counted] = np.nanmedian(value[counted], axis=1)
+        share = 10.0**median
         ramp = (LOCAL_PHASE_SHARE - share) / (LOCAL_PHASE_SHARE - LOCAL_PHASE_FULL)
         out = np.minimum(out, RESAMPLING_FLOOR * np.clip(ramp, 0.0, 1.0))
     return out

@@ -137,3 +137,14 @@ def test_local_phase_evidence_ignores_scale_noise_and_small_images(
     assert np.all(resampling_of(noisy) <= RESAMPLING_FLOOR / 2)
     # Fewer than two windows of 8 lines along both axes: no evidence.
     assert np.all(_local(moved[:, :17, :17]) == 0.0)
+
+
+def test_a_padded_border_is_not_a_quiet_phase(sharp, resampling_of):
+    # Rows and columns of background hold no detail: windows of them are
+    # left out, not read as the quietest phase (a slice padded with a wide
+    # border read as fully resampled before they were).
+    padded = [np.pad(np.asarray(image, dtype=np.float64), 60) for image in sharp]
+    assert np.all(_local(padded) == 0.0)
+    assert np.all(resampling_of(padded) > -0.25)
+    moved = [np.pad(_zoom_linear(np.asarray(image), 0), 60) for image in sharp]
+    assert np.all(_local(moved) <= RESAMPLING_FLOOR / 2)
