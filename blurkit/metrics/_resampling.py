@@ -19,15 +19,7 @@ the library that made them:
   they lie: the quarter of line pairs that differ least differ by almost
   nothing (`COPY_SHARE`).
 
-- **interpolated lines whose phase drifts** (a factor a little off 2, as
-  ``scipy.ndimage.zoom`` makes from 121 lines to 60 and back, linearly):
-  the lines sampled fall a little further from the grid's lines each time,
-  so the quiet phase changes every 30 lines or so and no phase over the
-  whole slice is quieter than another. Over 8 lines it holds:
-  `local_phase_evidence` reads the quieter of the two phases of every
-  window of 8 lines.
-
-The feature ``resampling`` is the strongest of these pieces of evidence: a
+The feature ``resampling`` is the stronger of both pieces of evidence: a
 clean slice reads about 0, a resampled one down to `RESAMPLING_FLOOR`.
 """
 
@@ -44,7 +36,6 @@ __all__ = [
     "copied_lines",
     "copies_evidence",
     "line_details",
-    "local_phase_evidence",
     "resampling_features",
     "resampling_mode",
     "resampling_names",
@@ -77,25 +68,6 @@ background, a saturated stripe) are not copies."""
 
 _MIN_PAIRS = 8
 """Fewer pairs with content than this: no evidence (0)."""
-
-LOCAL_PHASE_SHARE = 0.4
-"""In a slice resampled 2x whose phase drifts, the quieter phase of 8 lines
-holds less than this share of their mean detail (the median over the
-windows, noise taken away): SciPy's zoom to half and back linearly, 0.19-0.31
-on held-out slices (four seeds' test sets). Clean and label-keeping slices
-hold 0.72 and more, but for TorchIO's strong spikes, whose clipped stripes
-make lines alike (down to 0.49). Cubic interpolation back keeps detail
-between the lines sampled (0.5-0.78) and is not read. Noise added after the
-resampling fills the quiet lines and hides the drift (noise acquired
-before it is interpolated with the lines, and does not)."""
-
-LOCAL_PHASE_FULL = 0.2
-"""The share at and below which the drift is full evidence of resampling
-(`RESAMPLING_FLOOR`, as lines interpolated exactly every 2nd line read)."""
-
-_LOCAL_WINDOW = 8
-"""Lines per window of `local_phase_evidence`: the phase drifts little over
-them (a factor of 2.03 moves it by a quarter of a line)."""
 
 
 def resampling_mode(resampling) -> str | None:
@@ -181,52 +153,6 @@ def resampling_features(rows, columns, noise_var) -> np.ndarray:
             reference = np.minimum(phases.mean(axis=1), across)
             value, _ = _weakest_evidence(phases.min(axis=1), reference, floor)
             out[:, j] = np.minimum(out[:, j], value)
-    return out
-
-
-def local_phase_evidence(rows, columns, noise_var) -> np.ndarray:
-    """Evidence of lines interpolated 2x with a drifting phase, shape (n,).
-
-    From `line_details`' output: for each axis, the lines in windows of
-    `_LOCAL_WINDOW`; in each window, the mean detail of its even lines and
-    of its odd lines, and the quieter one's share of their mean (or of the
-    detail across the lines, if smaller: a stripe pattern can raise one, not
-    both), noise taken away as in `resampling_features`; the median over
-    the windows with content (a mean detail of at least `_CONTENT_SHARE` of
-    the windows' mean: flat lines, a background or a padded border, hold
-    no phase). 0 from `LOCAL_PHASE_SHARE` up, `RESAMPLING_FLOOR` at
-    `LOCAL_PHASE_FULL` and below, linear between; the lower of the two
-    axes. An axis of fewer than two windows with content gives 0.
-
-    The ramp is steep on purpose: a slice whose quiet phase drifts is
-    resampled as surely as one whose every 2nd line is interpolated, and is
-    read as such, while its aliased spectrum looks sharp.
-    """
-    n = len(rows)
-    out = np.zeros(n)
-    floor = 6.0 * np.broadcast_to(np.asarray(noise_var, dtype=np.float64), n)
-    details = (rows, columns)
-    for axis in (0, 1):
-        lines, across = details[axis], details[1 - axis].mean(axis=1)
-        n_windows = lines.shape[1] // _LOCAL_WINDOW
-        if n_windows < 2:
-            continue
-        usable = lines[:, : n_windows * _LOCAL_WINDOW]
-        phases = usable.reshape(n, n_windows, _LOCAL_WINDOW // 2, 2).mean(axis=2)
-        weakest, mean = phases.min(axis=2), phases.mean(axis=2)
-        reference = np.minimum(mean, across[:, np.newaxis])
-        value, _ = _weakest_evidence(weakest, reference, floor[:, np.newaxis])
-        # Windows of flat lines (a background, a padded border) hold no
-        # phase to compare: only those with content count.
-        content = (mean > 0) & (mean >= _CONTENT_SHARE * mean.mean(axis=1)[:, None])
-        counted = content.sum(axis=1) >= 2
-        value = np.where(content, value, np.nan)
-        median = np.zeros(n)
-        if counted.any():
-            median[counted] = np.nanmedian(value[counted], axis=1)
-        share = 10.0**median
-        ramp = (LOCAL_PHASE_SHARE - share) / (LOCAL_PHASE_SHARE - LOCAL_PHASE_FULL)
-        out = np.minimum(out, RESAMPLING_FLOOR * np.clip(ramp, 0.0, 1.0))
     return out
 
 

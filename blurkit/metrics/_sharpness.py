@@ -13,7 +13,6 @@ from ._resampling import (
     copied_lines,
     copies_evidence,
     line_details,
-    local_phase_evidence,
     resampling_features,
     resampling_mode,
     resampling_names,
@@ -318,9 +317,6 @@ def _sharpness_features(
             resampling_features(*lines, line_noise),
             copies_evidence(copied, line_noise)[:, np.newaxis],
         )
-        # A drifting phase is evidence of 2x resampling (the first period).
-        drift = local_phase_evidence(*lines, line_noise)
-        values[:, 0] = np.minimum(values[:, 0], drift)
         if mode == "strongest":
             values = values.min(axis=1, keepdims=True)
         features[:, n_bands + 1 + n_extra :] = values
@@ -587,13 +583,7 @@ def sharpness_features(
     ``p, p + k, ...``) to the smaller of the mean over phases and the detail
     across the lines, over both axes, clipped to [-3, 0]. The second
     reference keeps a stripe pattern (a k-space spike) from reading as
-    resampling. Two more pieces of evidence lower them (the stronger
-    counts): copied lines (nearest-neighbour interpolation back: the quarter
-    of neighbouring line pairs that differ least differ by almost nothing),
-    for both periods; and, for period 2, a quiet phase within windows of 8
-    lines (interpolation back from a factor a little off 2, whose phase
-    drifts along the slice; see `blurkit.metrics._resampling`).
-    ``"strongest"`` keeps the lower of the two periods' values:
+    resampling. ``"strongest"`` keeps the lower of the two periods' values:
     one feature, whose weight a model learns from examples of both periods
     (with one feature per period, a model trained on few examples of 3x
     resampling could learn a weight of the wrong sign for it).

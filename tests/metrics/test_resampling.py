@@ -10,8 +10,6 @@ from blurkit.metrics._resampling import (
     RESAMPLING_FLOOR,
     copied_lines,
     copies_evidence,
-    line_details,
-    local_phase_evidence,
 )
 
 
@@ -92,59 +90,3 @@ def test_copied_lines_shape_and_counts():
     # Pairs over the central half: 20 rows give 19 pairs, 12 columns 11.
     np.testing.assert_array_equal(out[:, :, 2], [[19, 11], [19, 11]])
     assert np.all(out[:, :, 0] <= out[:, :, 1])
-
-
-def _zoom_linear(image, axis):
-    """To half the lines along ``axis`` and back, SciPy's linear zoom both
-    ways, without anti-aliasing: 121 lines to 60, a factor a little off 2."""
-    zoom = np.ones(2)
-    zoom[axis] = 0.5
-    coarse = ndimage.zoom(image, zoom, order=1)
-    back = ndimage.zoom(coarse, np.array(image.shape) / coarse.shape, order=1)
-    return back[: image.shape[0], : image.shape[1]]
-
-
-def _local(images, noise_var=0.0):
-    stack = np.asarray(images, dtype=np.float32)
-    return local_phase_evidence(*line_details(stack), noise_var)
-
-
-@pytest.mark.parametrize("axis", [0, 1])
-def test_a_drifting_phase_reads_as_resampled(sharp, resampling_of, axis):
-    # The lines sampled drift against the grid's: no phase is quieter over
-    # the whole slice, but within 8 lines one is.
-    moved = [_zoom_linear(np.asarray(image, dtype=np.float64), axis) for image in sharp]
-    assert np.all(_local(moved) <= RESAMPLING_FLOOR / 2)
-    assert np.all(resampling_of(moved) <= RESAMPLING_FLOOR / 2)
-    # Clean slices hold no such evidence.
-    assert np.all(_local(sharp) == 0.0)
-
-
-def test_local_phase_evidence_ignores_scale_noise_and_small_images(
-    sharp, resampling_of
-):
-    moved = np.stack(
-        [_zoom_linear(np.asarray(image, dtype=np.float64), 0) for image in sharp[:4]]
-    )
-    np.testing.assert_allclose(_local(0.25 * moved), _local(moved), atol=1e-6)
-    # Noise acquired before the resampling (as a scanner's is) is
-    # interpolated with the lines: the drift still reads. (Noise added after
-    # it fills the quiet lines and hides it, as it hides copies.)
-    noisy = [
-        _zoom_linear(add_noise(image, 0.03, random_state=i).astype(np.float64), 1)
-        for i, image in enumerate(sharp)
-    ]
-    assert np.all(resampling_of(noisy) <= RESAMPLING_FLOOR / 2)
-    # Fewer than two windows of 8 lines along both axes: no evidence.
-    assert np.all(_local(moved[:, :17, :17]) == 0.0)
-
-
-def test_a_padded_border_is_not_a_quiet_phase(sharp, resampling_of):
-    # Rows and columns of background hold no detail: windows of them are
-    # left out, not read as the quietest phase (a slice padded with a wide
-    # border read as fully resampled before they were).
-    padded = [np.pad(np.asarray(image, dtype=np.float64), 60) for image in sharp]
-    assert np.all(_local(padded) == 0.0)
-    assert np.all(resampling_of(padded) > -0.25)
-    moved = [np.pad(_zoom_linear(np.asarray(image), 0), 60) for image in sharp]
-    assert np.all(_local(moved) <= RESAMPLING_FLOOR / 2)
