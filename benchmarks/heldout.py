@@ -251,6 +251,18 @@ def _magnitude_ghosting(image: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return np.abs(np.fft.ifft2(np.fft.ifftshift(spectrum)))
 
 
+def _zoom_coarser(image: np.ndarray, axis: int, factor: float, down: int, up: int):
+    """``scipy.ndimage.zoom`` to ``1 / factor`` of the lines along ``axis``
+    (spline order ``down``) and back to the matrix (order ``up``)."""
+    from scipy import ndimage
+
+    zoom = np.ones(2)
+    zoom[axis] = 1 / factor
+    coarse = ndimage.zoom(image, zoom, order=down)
+    back = np.array(image.shape) / np.array(coarse.shape)
+    return ndimage.zoom(coarse, back, order=up)[: image.shape[0], : image.shape[1]]
+
+
 def _zoom_thick_slices(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Thick slices as SciPy makes them: a box ``factor`` lines thick (2-3),
     ``scipy.ndimage.zoom`` down along that axis and back to the matrix with
@@ -260,11 +272,7 @@ def _zoom_thick_slices(image: np.ndarray, rng: np.random.Generator) -> np.ndarra
     axis = int(rng.integers(2))
     factor = rng.uniform(2.0, 3.0)
     thick = ndimage.uniform_filter1d(image, round(factor), axis=axis)
-    zoom = np.ones(2)
-    zoom[axis] = 1 / factor
-    coarse = ndimage.zoom(thick, zoom, order=0)
-    back = np.array(image.shape) / np.array(coarse.shape)
-    return ndimage.zoom(coarse, back, order=0)[: image.shape[0], : image.shape[1]]
+    return _zoom_coarser(thick, axis, factor, 0, 0)
 
 
 def _zoom_resampled(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -272,15 +280,9 @@ def _zoom_resampled(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ``scipy.ndimage.zoom`` to half the lines (121 to 60: a factor a little
     off 2, so the lines sampled drift against the grid's) and back, each
     way by linear or cubic interpolation (``order`` 1 or 3, drawn)."""
-    from scipy import ndimage
-
     axis = int(rng.integers(2))
     down, up = rng.choice([1, 3], 2)
-    zoom = np.ones(2)
-    zoom[axis] = 0.5
-    coarse = ndimage.zoom(image, zoom, order=int(down))
-    back = np.array(image.shape) / np.array(coarse.shape)
-    return ndimage.zoom(coarse, back, order=int(up))[: image.shape[0], : image.shape[1]]
+    return _zoom_coarser(image, axis, 2.0, int(down), int(up))
 
 
 def _monai(transform, image: np.ndarray, seed: int) -> np.ndarray:
