@@ -399,6 +399,11 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             ),
         ),
         (
+            "TorchIO anisotropy 2-3x (factor drawn), linear back",
+            "blur",
+            tio_case(tio.RandomAnisotropy(axes=(0, 1), downsampling=(2, 3))),
+        ),
+        (
             "thick slices 2-3x, SciPy, nearest back",
             "blur",
             lambda image, seed: _unit(

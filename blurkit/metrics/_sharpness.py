@@ -10,8 +10,10 @@ from ._ghosts import GHOST_NAMES, GHOST_NONE, ghost_features_from_power
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
 from ._reach import REACH_NAMES, REACH_NONE, reach_stack
 from ._resampling import (
+    central_shape,
     copied_lines,
     copies_evidence,
+    interpolation_evidence,
     line_details,
     resampling_features,
     resampling_mode,
@@ -255,6 +257,7 @@ def _sharpness_features(
     if mode:
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
         copied = np.empty((n, 2, 3))
+        content = tuple(np.empty((n, size), dtype=bool) for size in central_shape(h, w))
     spiked = np.zeros(n, dtype=bool)
     gated = n_fringe or n_shift or n_ghosts or n_reach
     gather = (outer or gated) and h >= 3 and w >= 3
@@ -291,7 +294,9 @@ def _sharpness_features(
             noise[block] = _noise_std(scratch, step=3, down=down) ** 2
         if mode:
             lines[0][block], lines[1][block] = line_details(scratch, down)
-            copied[block] = copied_lines(scratch)
+            copied[block], (content[0][block], content[1][block]) = copied_lines(
+                scratch
+            )
         del down
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
@@ -315,7 +320,10 @@ def _sharpness_features(
         line_noise = noise if subtract_noise else 0.0
         values = np.minimum(
             resampling_features(*lines, line_noise),
-            copies_evidence(copied, line_noise)[:, np.newaxis],
+            np.minimum(
+                copies_evidence(copied, line_noise),
+                interpolation_evidence(*lines, content, line_noise),
+            )[:, np.newaxis],
         )
         if mode == "strongest":
             values = values.min(axis=1, keepdims=True)

@@ -10,12 +10,14 @@ from blurkit.metrics._resampling import (
     RESAMPLING_FLOOR,
     copied_lines,
     copies_evidence,
+    interpolation_evidence,
+    line_details,
 )
 
 
 def _evidence(images, noise_var=0.0):
     stack = np.asarray(images, dtype=np.float32)
-    return copies_evidence(copied_lines(stack), noise_var)
+    return copies_evidence(copied_lines(stack)[0], noise_var)
 
 
 def _zoom_nearest(image, factor, axis):
@@ -85,8 +87,100 @@ def test_lines_alike_for_other_reasons_are_not_copies(sharp, demo_train):
 
 def test_copied_lines_shape_and_counts():
     stack = np.random.default_rng(0).random((2, 40, 24)).astype(np.float32)
-    out = copied_lines(stack)
+    out, content = copied_lines(stack)
     assert out.shape == (2, 2, 3)
     # Pairs over the central half: 20 rows give 19 pairs, 12 columns 11.
     np.testing.assert_array_equal(out[:, :, 2], [[19, 11], [19, 11]])
     assert np.all(out[:, :, 0] <= out[:, :, 1])
+
+
+def _interpolated(image, spacing, axis, offset=0.0):
+    """Samples every ``spacing`` lines along ``axis`` (linearly between the
+    lines, from ``offset``), then back to every line linearly: a grid that
+    drifts against the image's when ``spacing`` is not a whole number."""
+    moved = np.moveaxis(np.asarray(image, dtype=np.float64), axis, 0)
+    lines = np.arange(len(moved))
+    samples = np.arange(offset, len(moved) - 1, spacing)
+
+    def along(values, at, to):
+        return np.stack([np.interp(to, at, column) for column in values.T], axis=1)
+
+    back = along(along(moved, lines, samples), samples, lines)
+    return np.moveaxis(back, 0, axis)
+
+
+def _interpolation_evidence(images, noise_var=0.0):
+    stack = np.asarray(images, dtype=np.float32)
+    _, content = copied_lines(stack)
+    return interpolation_evidence(*line_details(stack), content, noise_var)
+
+
+@pytest.mark.parametrize("spacing", [2.1, 2.25, 2.5, 2.8])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_interpolated_lines_at_any_spacing_read_as_resampled(
+    sharp, resampling_of, spacing, axis
+):
+    # No line phase is quieter than another over the slice (the phase
+    # drifts), and no line is a copy: the quietest lines against their
+    # neighbours give it away, wherever they lie.
+    interpolated = [
+        _interpolated(x, spacing, axis, offset=0.37 * i) for i, x in enumerate(sharp)
+    ]
+    assert np.all(_interpolation_evidence(interpolated) == RESAMPLING_FLOOR)
+    assert np.all(resampling_of(interpolated) == RESAMPLING_FLOOR)
+    # The evidence does not depend on the axis.
+    np.testing.assert_array_equal(
+        _interpolation_evidence(interpolated),
+        _interpolation_evidence([x.T for x in interpolated]),
+    )
+
+
+def test_interpolated_lines_under_noise(sharp):
+    interpolated = [_interpolated(x, 2.25, 0) for x in sharp]
+    noisy = np.stack([add_noise(x, 0.01, random_state=0) for x in interpolated])
+    assert np.all(_interpolation_evidence(noisy, 0.01**2) == RESAMPLING_FLOOR)
+    # Stronger noise fills the quiet lines: the evidence weakens, and taking
+    # the noise away (a second difference passes 6 times its variance)
+    # gives some of it back.
+    noisy = np.stack([add_noise(x, 0.03, random_state=0) for x in interpolated])
+    known, unknown = (
+        _interpolation_evidence(noisy, 0.03**2),
+        _interpolation_evidence(noisy),
+    )
+    assert np.all(known > RESAMPLING_FLOOR)
+    assert np.all(known <= unknown)
+    assert np.any(known < unknown)
+
+
+def test_scipy_zoom_to_half_and_back_linearly(sharp, resampling_of):
+    # 121 lines to 60 and back: sampled every 2.03 lines, from the first.
+    for axis in (0, 1):
+        zoom = np.ones(2)
+        zoom[axis] = 60 / 121
+        for order in (0, 1, 3):
+            coarse = [ndimage.zoom(x, zoom, order=order) for x in sharp]
+            back = [ndimage.zoom(x, 121 / np.array(x.shape), order=1) for x in coarse]
+            assert np.all(resampling_of(back) == RESAMPLING_FLOOR)
+
+
+def test_lines_quiet_for_other_reasons_are_not_interpolated(sharp, demo_train):
+    rows, columns = np.indices(sharp.shape[1:])
+    blurred = demo_train.images[demo_train.labels == 0][:8].astype(np.float64)
+    quiet = {
+        "sharp": sharp,
+        "blurred": blurred,
+        "noisy": [add_noise(x, 0.05, random_state=0) for x in sharp],
+        # Resampled, but not from a coarser grid: a rotation, a shift by
+        # half a line.
+        "rotated": [
+            np.clip(ndimage.rotate(x, 7, reshape=False, order=1), 0, 1) for x in sharp
+        ],
+        "half a line": [ndimage.shift(x, (0.5, 0), order=1) for x in sharp],
+        # Flat lines (a wide border, a background over half the centre).
+        "padded": [np.pad(x, 40)[:121, :121] for x in sharp],
+        "empty half": [np.where(rows < 60, 0.0, x) for x in sharp],
+        "constant": [np.full((121, 121), 0.5)],
+        "tiny": [np.ones((3, 3))],
+    }
+    for name, images in quiet.items():
+        assert np.all(_interpolation_evidence(images) == 0.0), name
