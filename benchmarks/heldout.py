@@ -10,7 +10,8 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
   ``RandomMotion`` (its draws: 2 movements, up to 10 degrees and 10 mm, in
   the slice's plane, see below; and with 1 movement), ``RandomAnisotropy``
   2x and 3x along either in-plane axis, interpolated back linearly or
-  copied back by nearest neighbour, ``RandomGhosting``, ``RandomSpike`` (its default
+  copied back by nearest neighbour, and with its factor drawn from 2-3
+  (back linearly), ``RandomGhosting``, ``RandomSpike`` (its default
   intensity 1-3, and 0.1-0.5), ``RandomBiasField`` and ``RandomNoise``, on
   the slice as a one-voxel-thick volume of 1.5 mm voxels;
 - MONAI, when installed (``pip install monai``; its rows are left out

@@ -1,6 +1,6 @@
 """The built-in model: a model file shipped inside the package.
 
-It is trained on demo slices alone (320 of them, made as ``data/train``'s
+It is trained on demo slices alone (640 of them, made as ``data/train``'s
 80 are, from nilearn's MNI152 template, by ``blurkit.datasets``) and their
 augmentation, so anyone can rebuild it:
 ``python -m blurkit.datasets --builtin-model PATH`` runs the recipe

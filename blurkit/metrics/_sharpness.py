@@ -591,7 +591,12 @@ def sharpness_features(
     ``p, p + k, ...``) to the smaller of the mean over phases and the detail
     across the lines, over both axes, clipped to [-3, 0]. The second
     reference keeps a stripe pattern (a k-space spike) from reading as
-    resampling. ``"strongest"`` keeps the lower of the two periods' values:
+    resampling. Two more pieces of evidence enter each feature, whatever
+    the period: copied lines (nearest-neighbour resampling, at any phase)
+    and quiet lines (linear interpolation from a grid whose spacing is not
+    a whole number of lines, so that its samples drift against the image's
+    lines; see ``blurkit/metrics/_resampling.py``). ``"strongest"`` keeps
+    the lower of the two periods' values:
     one feature, whose weight a model learns from examples of both periods
     (with one feature per period, a model trained on few examples of 3x
     resampling could learn a weight of the wrong sign for it).
