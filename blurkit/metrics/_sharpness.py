@@ -260,6 +260,7 @@ def _sharpness_features(
         copied = np.empty((n, 2, 3))
         content = tuple(np.empty((n, size), dtype=bool) for size in central_shape(h, w))
         fourth = tuple(np.empty((n, size)) for size in central_shape(h, w))
+        means = tuple(np.empty((n, size)) for size in central_shape(h, w))
     spiked = np.zeros(n, dtype=bool)
     gated = n_fringe or n_shift or n_ghosts or n_reach
     gather = (outer or gated) and h >= 3 and w >= 3
@@ -300,6 +301,7 @@ def _sharpness_features(
             central = central_lines(scratch)
             copied[block] = central.copied
             content[0][block], content[1][block] = central.content
+            means[0][block], means[1][block] = central.means
             fourth[0][block] = details.fourth_rows
             fourth[1][block] = details.fourth_columns
         del down
@@ -330,7 +332,7 @@ def _sharpness_features(
                     copies_evidence(copied, line_noise),
                     interpolation_evidence(*lines, content, line_noise),
                 ),
-                periodic_evidence(*fourth, content),
+                periodic_evidence(*fourth, content, means),
             )[:, np.newaxis],
         )
         if mode == "strongest":

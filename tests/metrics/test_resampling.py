@@ -88,7 +88,7 @@ def test_lines_alike_for_other_reasons_are_not_copies(sharp, demo_train):
 
 def test_central_lines_shape_and_counts():
     stack = np.random.default_rng(0).random((2, 40, 24)).astype(np.float32)
-    out, content = central_lines(stack)
+    out, content, _ = central_lines(stack)
     assert out.shape == (2, 2, 3)
     # Pairs over the central half: 20 rows give 19 pairs, 12 columns 11.
     np.testing.assert_array_equal(out[:, :, 2], [[19, 11], [19, 11]])
@@ -111,9 +111,9 @@ def _interpolated(image, spacing, axis, offset=0.0):
 
 
 def _periodic_evidence(stack):
-    details = line_details(stack)
+    details, central = line_details(stack), central_lines(stack)
     return periodic_evidence(
-        details.fourth_rows, details.fourth_columns, central_lines(stack).content
+        details.fourth_rows, details.fourth_columns, central.content, central.means
     )
 
 
