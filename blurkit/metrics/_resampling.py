@@ -15,7 +15,7 @@ the library that made them:
   first difference is 0. The second difference sees nothing there (a copy
   of a pair's first line and the next pair's differ as much as acquired
   lines do), and the copies need not keep one phase (a factor of 2.03, or
-  2.5, alternates runs of 2 and 3). `copied_lines` counts them wherever
+  2.5, alternates runs of 2 and 3). `central_lines` counts them wherever
   they lie: the quarter of line pairs that differ least differ by almost
   nothing (`COPY_SHARE`).
 
@@ -28,13 +28,22 @@ while its neighbours hold the samples' kinks: **quiet lines** hold far less
 detail than their neighbours (`interpolation_evidence`). On
 a clean slice a line's detail is its neighbours' within a factor of a few.
 
+A cubic interpolation back leaves no quiet line, but every line's detail
+still depends on where it falls between two samples: the lines' fourth
+differences rise and fall with the period of the samples, 2.03 lines say,
+a **periodic detail** that no anatomy has (`periodic_evidence`).
+
 The feature ``resampling`` is the strongest of these pieces of evidence: a
 clean slice reads about 0, a resampled one down to `RESAMPLING_FLOOR`.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
 import numpy as np
+from scipy import ndimage
 
 from ._spatial import second_difference
 
@@ -43,10 +52,13 @@ __all__ = [
     "RESAMPLING_FLOOR",
     "RESAMPLING_PERIODS",
     "central_shape",
-    "copied_lines",
+    "CentralLines",
+    "LineDetails",
+    "central_lines",
     "copies_evidence",
     "interpolation_evidence",
     "line_details",
+    "periodic_evidence",
     "resampling_features",
     "resampling_mode",
     "resampling_names",
@@ -97,6 +109,35 @@ an exact one does, and a model learns it from the exact resampling it is
 trained on."""
 
 
+PERIODIC_FREQUENCIES = tuple(np.linspace(0.28, 0.5, 23))
+"""Frequencies (cycles per line) at which `periodic_evidence` looks for the
+lines' detail rising and falling: samples every 2 to 3.6 lines."""
+
+PERIODIC_RAMP = (0.3, 0.5)
+"""The share of the lines' detail variation at its strongest frequency:
+from the first value up the evidence falls steeply, to `RESAMPLING_FLOOR`
+at the second. On held-out slices (two seeds' test sets under every case
+of ``benchmarks/heldout.py``): clean and label-keeping slices 0.2 and below,
+except under TorchIO's strong spikes (up to 0.45, before the features take
+the spikes away); SciPy's zoom to half and back, linearly or cubically,
+0.54 and above, noise of 1% added after it included."""
+
+STRIPE_FREQUENCIES = tuple(np.linspace(0.1, 0.5, 41))
+"""Frequencies (cycles per line) at which `periodic_evidence` looks for
+stripes: the lines' means rising and falling."""
+
+STRIPE_SHARE = 0.3
+"""The share of the steps between the lines' means at their strongest
+frequency above which an axis's periodic detail is read as stripes. On
+held-out slices (six seeds' sharp test slices): clean slices and every
+resampling 0.25 and below; TorchIO's strong spikes whose detail read as
+periodic, 0.40-0.48 for 11 of 15 (0.06-0.16 for the others)."""
+
+_PERIODIC_WINDOW = 5
+"""Lines over which the detail's local mean is taken: each line's detail is
+read against it, so that the anatomy's slow changes do not count."""
+
+
 def resampling_mode(resampling) -> str | None:
     """``"strongest"``, ``"each"`` or None, from a ``resampling`` parameter.
 
@@ -126,14 +167,31 @@ def resampling_names(resampling) -> list[str]:
     return []
 
 
-def line_details(stack: np.ndarray, down=None) -> tuple[np.ndarray, np.ndarray]:
+class LineDetails(NamedTuple):
+    """What `line_details` reads: each line's detail across it."""
+
+    rows: np.ndarray
+    """Shape (n, H - 2): each row's mean squared second difference, over the
+    central half of the row, for the rows with two neighbours."""
+    columns: np.ndarray
+    """Shape (n, W - 2): the same for each column."""
+    fourth_rows: np.ndarray
+    """Shape (n, rows of the central half): each central row's sum of
+    squared fourth differences across it, over the central half of the row
+    (for `periodic_evidence`; 0 on images under 8 lines)."""
+    fourth_columns: np.ndarray
+    """Shape (n, columns of the central half): the same for each central
+    column."""
+
+
+def line_details(stack: np.ndarray, down=None) -> LineDetails:
     """Each row's and each column's detail, over their central half.
 
     A line's detail is the mean squared second difference across it (down
     the columns for a row, along the rows for a column), taken over the
-    central half of the line, where the anatomy is. Returns arrays of shape
-    (n, H - 2) and (n, W - 2), for the lines that have two neighbours.
-    ``down`` is ``second_difference(stack, axis=1)``, if already computed.
+    central half of the line, where the anatomy is; its fourth differences
+    are the second differences of those (see `LineDetails`). ``down`` is
+    ``second_difference(stack, axis=1)``, if already computed.
     """
     n, h, w = stack.shape
     centre = _central(w)
@@ -142,6 +200,7 @@ def line_details(stack: np.ndarray, down=None) -> tuple[np.ndarray, np.ndarray]:
     else:
         second = down[:, :, centre]
     rows = np.einsum("nij,nij->ni", second, second) / second.shape[2]
+    fourth_rows = _central_fourth(second, h, axis=1)
     # Along each image's central rows taken as one line: a few long runs
     # rather than a short one per row, at half the cost. The two values that
     # straddle each row's end are computed, then left out.
@@ -151,7 +210,23 @@ def line_details(stack: np.ndarray, down=None) -> tuple[np.ndarray, np.ndarray]:
     second_difference(flat, axis=1, out=differences[:, :-2])
     second = differences.reshape(part.shape)[:, :, : w - 2]
     columns = np.einsum("nij,nij->nj", second, second) / second.shape[1]
-    return rows, columns
+    fourth_columns = _central_fourth(second, w, axis=2)
+    return LineDetails(rows, columns, fourth_rows, fourth_columns)
+
+
+def _central_fourth(second: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Each central line's sum of squared fourth differences, from the
+    second differences ``second`` along ``axis`` (which start at the second
+    of ``size`` lines): the second differences of those."""
+    centre = _central(size)
+    lines = centre.stop - centre.start
+    if centre.start < 2:
+        return np.zeros((len(second), lines))
+    index = [slice(None)] * 3
+    index[axis] = slice(centre.start - 2, centre.stop)
+    fourth = second_difference(second[tuple(index)], axis=axis)
+    spec = "nij,nij->ni" if axis == 1 else "nij,nij->nj"
+    return np.einsum(spec, fourth, fourth)
 
 
 def resampling_features(rows, columns, noise_var) -> np.ndarray:
@@ -228,18 +303,26 @@ def _has_content(within: np.ndarray, spec: str) -> np.ndarray:
     return (content > 0) & (content >= _CONTENT_SHARE * mean)
 
 
-def copied_lines(stack: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """How much the line pairs that differ least differ, along each axis;
-    and which lines hold content.
+class CentralLines(NamedTuple):
+    """What `central_lines` reads over the central half of each image."""
 
-    Over the central half of each image (rows and columns), for each pair
-    of neighbouring lines with content (`_CONTENT_SHARE`): the mean squared
-    difference between them. Returns an array of shape (n, 2, 3): for the
-    rows (pairs down the columns) then the columns, the `_COPY_QUANTILE`
-    quantile of the pairs' differences, their mean and their number;
-    `copies_evidence` reads it once the noise is known. And the content:
-    boolean arrays of shape (n, rows) and (n, columns) of the central half
-    (`central_shape`), for `interpolation_evidence`.
+    copied: np.ndarray
+    """Shape (n, 2, 3): for the rows (pairs down the columns) then the
+    columns, the `_COPY_QUANTILE` quantile of the differences between
+    neighbouring lines with content, their mean and their number;
+    `copies_evidence` reads it once the noise is known."""
+    content: tuple
+    """Which lines hold content: boolean arrays of shape (n, rows) and (n,
+    columns) of the central half (`central_shape`), for
+    `interpolation_evidence` and `periodic_evidence`."""
+    means: tuple
+    """Each line's mean over the central half: arrays of shape (n, rows) and
+    (n, columns), for `periodic_evidence`."""
+
+
+def central_lines(stack: np.ndarray) -> CentralLines:
+    """Copied lines and lines with content, along each axis of the central
+    half of each image (see `CentralLines`).
 
     A line's content is its detail along itself, the mean squared
     difference between its neighbouring pixels: 0 exactly on a flat line
@@ -248,10 +331,12 @@ def copied_lines(stack: np.ndarray) -> tuple[np.ndarray, tuple]:
     pairs' differences of one axis and the lines' content of the other.
     """
     n = len(stack)
-    out = np.zeros((n, 2, 3))
+    copied = np.zeros((n, 2, 3))
     part, down, along = _central_differences(stack)
+    means = (part.mean(axis=2, dtype=np.float64), part.mean(axis=1, dtype=np.float64))
     if down is None:
-        return out, tuple(np.zeros((n, size), dtype=bool) for size in part.shape[1:])
+        empty = tuple(np.zeros((n, size), dtype=bool) for size in part.shape[1:])
+        return CentralLines(copied, empty, means)
     lines = []
     for axis, (between, within, spec) in enumerate(
         ((down, along, "nij,nij->ni"), (along, down, "nij,nij->nj"))
@@ -264,14 +349,14 @@ def copied_lines(stack: np.ndarray) -> tuple[np.ndarray, tuple]:
         rank = (np.maximum(count - 1, 0) * _COPY_QUANTILE).astype(np.intp)
         low = ordered[np.arange(n), rank]
         total = np.where(content, pairs, 0.0).sum(axis=1, dtype=np.float64)
-        out[:, axis, 0] = np.where(count > 0, low, 0.0)
-        out[:, axis, 1] = total / np.maximum(count, 1)
-        out[:, axis, 2] = count
-    return out, tuple(lines)
+        copied[:, axis, 0] = np.where(count > 0, low, 0.0)
+        copied[:, axis, 1] = total / np.maximum(count, 1)
+        copied[:, axis, 2] = count
+    return CentralLines(copied, tuple(lines), means)
 
 
 def copies_evidence(copied: np.ndarray, noise_var) -> np.ndarray:
-    """The evidence of copied lines, from `copied_lines`' output (n, 2, 3).
+    """The evidence of copied lines, from `central_lines`' ``copied`` (n, 2, 3).
 
     For each axis: ``log10`` of the least differing pairs' difference over
     `COPY_SHARE` times the mean pair's, both less the noise's (a first
@@ -292,7 +377,7 @@ def copies_evidence(copied: np.ndarray, noise_var) -> np.ndarray:
 
 def interpolation_evidence(rows, columns, content, noise_var) -> np.ndarray:
     """The evidence of interpolated lines, from `line_details`' output and
-    the content of `copied_lines`.
+    the content of `central_lines`.
 
     For each axis, over the lines of the central half that hold content, as
     do both their neighbours: each line's detail over its two neighbours'
@@ -319,7 +404,7 @@ def interpolation_evidence(rows, columns, content, noise_var) -> np.ndarray:
         floor = np.minimum(noise[:, np.newaxis], 0.5 * line)
         neighbours = 0.5 * (detail[:, :-2] + detail[:, 2:]) - floor
         ratio = (line - floor) / np.maximum(neighbours, np.finfo(np.float64).tiny)
-        # The quantile by rank, as in `copied_lines` (lines without content
+        # The quantile by rank, as in `central_lines` (lines without content
         # sort last): `np.nanquantile` loops over the images.
         ordered = np.sort(np.where(usable, ratio, np.inf), axis=1)
         count = np.count_nonzero(usable, axis=1)
@@ -330,3 +415,70 @@ def interpolation_evidence(rows, columns, content, noise_var) -> np.ndarray:
         ramp = np.clip((high - log_ratio) / (high - low), 0, 1)
         value = np.minimum(value, np.where(enough, RESAMPLING_FLOOR * ramp, 0.0))
     return value + 0.0
+
+
+def periodic_evidence(fourth_rows, fourth_columns, content, means) -> np.ndarray:
+    """The evidence of a detail that varies with a resampling period, from
+    `line_details`' fourth differences and the content and line means of
+    `central_lines`.
+
+    For each axis, over the lines of the central half: each line's fourth
+    differences (their sum of squares) over their local mean
+    (`_PERIODIC_WINDOW` lines; 1 for a line without content); the share of
+    this sequence's variance at the strongest of `PERIODIC_FREQUENCIES` (1
+    for a pure alternation), read through the steep ramp `PERIODIC_RAMP` (0
+    below its first value, `RESAMPLING_FLOOR` above its second); 0 with
+    fewer than `_MIN_PAIRS` lines with content. The lower of the two axes,
+    shape (n,). Noise has no period: it lowers the share.
+
+    A stripe pattern along the lines (a k-space spike's wave, clipped) makes
+    their detail periodic too, but it also makes their means rise and fall,
+    which an interpolation does not: where the steps between the lines'
+    means hold more than `STRIPE_SHARE` of their variance at one frequency,
+    that axis gives no evidence.
+    """
+    n = len(fourth_rows)
+    value = np.zeros(n)
+    low, high = PERIODIC_RAMP
+    for detail, lines, mean in zip(
+        (fourth_rows, fourth_columns), content, means, strict=True
+    ):
+        if detail.shape[1] < _MIN_PAIRS:
+            continue
+        local = ndimage.uniform_filter1d(
+            detail, _PERIODIC_WINDOW, axis=1, mode="nearest"
+        )
+        usable = lines & (local > 0)
+        ratio = np.where(usable, detail / np.where(usable, local, 1.0), 1.0)
+        share = _strongest_share(ratio, PERIODIC_FREQUENCIES)
+        ramp = np.clip((share - low) / (high - low), 0, 1)
+        ramp[np.count_nonzero(usable, axis=1) < _MIN_PAIRS] = 0.0
+        # Stripes are looked for only where the detail reads as periodic.
+        read = np.flatnonzero(ramp > 0)
+        steps = np.diff(mean[read], axis=1)
+        ramp[read[_strongest_share(steps, STRIPE_FREQUENCIES) > STRIPE_SHARE]] = 0.0
+        value = np.minimum(value, RESAMPLING_FLOOR * ramp)
+    return value + 0.0
+
+
+def _strongest_share(sequence: np.ndarray, frequencies) -> np.ndarray:
+    """The share of each row's variance at the strongest of ``frequencies``
+    (summed image by image: an image's value does not depend on the
+    others)."""
+    sequence = sequence - sequence.mean(axis=1, keepdims=True)
+    waves = _waves(sequence.shape[1], frequencies)
+    half = waves.shape[1] // 2
+    power = np.einsum("ni,if->nf", sequence, waves) ** 2
+    power = power[:, :half] + power[:, half:]
+    total = sequence.shape[1] * np.einsum("ni,ni->n", sequence, sequence)
+    return power.max(axis=1) / np.maximum(total, np.finfo(np.float64).tiny)
+
+
+@functools.lru_cache(maxsize=16)
+def _waves(size: int, frequencies) -> np.ndarray:
+    """Cosines then sines of ``frequencies`` over ``size`` lines, side by
+    side: shape (size, 2 * frequencies)."""
+    phases = 2 * np.pi * np.outer(np.arange(size), frequencies)
+    waves = np.concatenate([np.cos(phases), np.sin(phases)], axis=1)
+    waves.setflags(write=False)
+    return waves

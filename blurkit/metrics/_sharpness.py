@@ -10,11 +10,12 @@ from ._ghosts import GHOST_NAMES, GHOST_NONE, ghost_features_from_power
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
 from ._reach import REACH_NAMES, REACH_NONE, reach_stack
 from ._resampling import (
+    central_lines,
     central_shape,
-    copied_lines,
     copies_evidence,
     interpolation_evidence,
     line_details,
+    periodic_evidence,
     resampling_features,
     resampling_mode,
     resampling_names,
@@ -258,6 +259,8 @@ def _sharpness_features(
         lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
         copied = np.empty((n, 2, 3))
         content = tuple(np.empty((n, size), dtype=bool) for size in central_shape(h, w))
+        fourth = tuple(np.empty((n, size)) for size in central_shape(h, w))
+        means = tuple(np.empty((n, size)) for size in central_shape(h, w))
     spiked = np.zeros(n, dtype=bool)
     gated = n_fringe or n_shift or n_ghosts or n_reach
     gather = (outer or gated) and h >= 3 and w >= 3
@@ -293,10 +296,14 @@ def _sharpness_features(
         else:
             noise[block] = _noise_std(scratch, step=3, down=down) ** 2
         if mode:
-            lines[0][block], lines[1][block] = line_details(scratch, down)
-            copied[block], (content[0][block], content[1][block]) = copied_lines(
-                scratch
-            )
+            details = line_details(scratch, down)
+            lines[0][block], lines[1][block] = details.rows, details.columns
+            central = central_lines(scratch)
+            copied[block] = central.copied
+            content[0][block], content[1][block] = central.content
+            means[0][block], means[1][block] = central.means
+            fourth[0][block] = details.fourth_rows
+            fourth[1][block] = details.fourth_columns
         del down
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
@@ -321,8 +328,11 @@ def _sharpness_features(
         values = np.minimum(
             resampling_features(*lines, line_noise),
             np.minimum(
-                copies_evidence(copied, line_noise),
-                interpolation_evidence(*lines, content, line_noise),
+                np.minimum(
+                    copies_evidence(copied, line_noise),
+                    interpolation_evidence(*lines, content, line_noise),
+                ),
+                periodic_evidence(*fourth, content, means),
             )[:, np.newaxis],
         )
         if mode == "strongest":

@@ -82,9 +82,9 @@ def test_noise_response_is_the_masks_correlation():
         np.testing.assert_array_equal(shared, out)
 
 
-def test_line_details_are_mean_squared_second_differences():
+def test_line_details_are_mean_squared_second_and_fourth_differences():
     rng = np.random.default_rng(0)
-    for h, w in [(20, 23), (9, 4), (16, 3)]:
+    for h, w in [(20, 23), (9, 4), (16, 3), (33, 40)]:
         stack = rng.random((3, h, w)).astype(np.float32)
         rows = ndimage.correlate1d(stack, [1, -2, 1], axis=1)[:, 1:-1]
         columns = ndimage.correlate1d(stack, [1, -2, 1], axis=2)[:, :, 1:-1]
@@ -94,10 +94,23 @@ def test_line_details_are_mean_squared_second_differences():
             (rows[:, :, centre] ** 2).mean(axis=2),
             (columns[:, middle] ** 2).mean(axis=1),
         )
+        # Each central line's fourth differences (over the central half of
+        # the line), where two lines lie beyond it on each side.
+        rows4 = ndimage.correlate1d(stack, [1, -4, 6, -4, 1], axis=1)
+        columns4 = ndimage.correlate1d(stack, [1, -4, 6, -4, 1], axis=2)
+        fourth = (
+            (rows4[:, middle, centre] ** 2).sum(axis=2),
+            (columns4[:, middle, centre] ** 2).sum(axis=1),
+        )
         down = second_difference(stack, axis=1)
         for got in (line_details(stack), line_details(stack, down)):
-            for values, want in zip(got, expected, strict=True):
+            for values, want in zip(got[:2], expected, strict=True):
                 np.testing.assert_allclose(values, want, rtol=1e-5)
+            for values, want, size in zip(got[2:], fourth, (h, w), strict=True):
+                if size // 4 >= 2:
+                    np.testing.assert_allclose(values, want, rtol=1e-5)
+                else:
+                    np.testing.assert_array_equal(values, 0.0)
 
 
 def test_noise_std_is_the_same_whatever_the_images_per_pass():

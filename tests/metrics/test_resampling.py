@@ -8,16 +8,17 @@ from blurkit import SharpnessFeatures
 from blurkit.degrade import add_noise, thick_slices
 from blurkit.metrics._resampling import (
     RESAMPLING_FLOOR,
-    copied_lines,
+    central_lines,
     copies_evidence,
     interpolation_evidence,
     line_details,
+    periodic_evidence,
 )
 
 
 def _evidence(images, noise_var=0.0):
     stack = np.asarray(images, dtype=np.float32)
-    return copies_evidence(copied_lines(stack)[0], noise_var)
+    return copies_evidence(central_lines(stack).copied, noise_var)
 
 
 def _zoom_nearest(image, factor, axis):
@@ -91,9 +92,9 @@ def test_lines_alike_for_other_reasons_are_not_copies(not_resampled):
         assert np.all(_evidence(images) == 0.0), name
 
 
-def test_copied_lines_shape_and_counts():
+def test_central_lines_shape_and_counts():
     stack = np.random.default_rng(0).random((2, 40, 24)).astype(np.float32)
-    out, content = copied_lines(stack)
+    out, content, _ = central_lines(stack)
     assert out.shape == (2, 2, 3)
     # Pairs over the central half: 20 rows give 19 pairs, 12 columns 11.
     np.testing.assert_array_equal(out[:, :, 2], [[19, 11], [19, 11]])
@@ -115,10 +116,18 @@ def _interpolated(image, spacing, axis, offset=0.0):
     return np.moveaxis(back, 0, axis)
 
 
+def _periodic_evidence(stack):
+    details, central = line_details(stack), central_lines(stack)
+    return periodic_evidence(
+        details.fourth_rows, details.fourth_columns, central.content, central.means
+    )
+
+
 def _interpolation_evidence(images, noise_var=0.0):
     stack = np.asarray(images, dtype=np.float32)
-    _, content = copied_lines(stack)
-    return interpolation_evidence(*line_details(stack), content, noise_var)
+    content = central_lines(stack).content
+    details = line_details(stack)
+    return interpolation_evidence(details.rows, details.columns, content, noise_var)
 
 
 @pytest.mark.parametrize("spacing", [2.1, 2.25, 2.5, 2.8])
@@ -183,3 +192,51 @@ def test_lines_quiet_for_other_reasons_are_not_interpolated(sharp, not_resampled
     }
     for name, images in quiet.items():
         assert np.all(_interpolation_evidence(images) == 0.0), name
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_cubic_interpolation_back_reads_as_periodic_detail(sharp, resampling_of, axis):
+    # A cubic spline through samples every 2.03 lines leaves no line on a
+    # straight line between its neighbours, but each line's detail rises
+    # and falls with where it falls between two samples.
+    zoom = np.ones(2)
+    zoom[axis] = 60 / 121
+    for order in (1, 3):
+        coarse = [ndimage.zoom(x, zoom, order=order) for x in sharp]
+        back = [ndimage.zoom(x, 121 / np.array(x.shape), order=3) for x in coarse]
+        back = np.clip(back, 0, 1).astype(np.float32)
+        evidence = _periodic_evidence(back)
+        # Mostly at the floor; the demo slices' finest detail is fainter
+        # than a scan's (on held-out OASIS slices, -2.6 and below).
+        assert np.median(evidence) < -2.5
+        assert np.all(evidence < -0.9)
+        assert np.all(resampling_of(back) <= evidence + 1e-5)
+        # Noise has no period: 1% of it weakens the evidence, a little.
+        noisy = np.stack([add_noise(x, 0.01, random_state=0) for x in back])
+        weaker = _periodic_evidence(noisy.astype(np.float32))
+        assert np.median(weaker) < -2
+        assert np.all(weaker < -0.4)
+
+
+def test_details_without_a_resampling_period(sharp, demo_train):
+    blurred = demo_train.images[demo_train.labels == 0][:8].astype(np.float64)
+    rows = np.indices(sharp.shape[1:])[0]
+    plain = {
+        "sharp": sharp,
+        "blurred": blurred,
+        "noisy": [add_noise(x, 0.05, random_state=0) for x in sharp],
+        "rotated": [
+            np.clip(ndimage.rotate(x, 7, reshape=False, order=3), 0, 1) for x in sharp
+        ],
+        # JPEG's 8x8 blocks repeat every 8 lines: beyond the frequencies read.
+        "blocks of 8": [
+            np.repeat(np.repeat(x[::8, ::8], 8, 0), 8, 1)[:121, :121] for x in sharp
+        ],
+        "padded": [np.pad(x, 40)[:121, :121] for x in sharp],
+        "empty half": [np.where(rows < 60, 0.0, x) for x in sharp],
+        "constant": [np.full((121, 121), 0.5)],
+        "tiny": [np.ones((3, 3))],
+    }
+    for name, images in plain.items():
+        stack = np.asarray(images, dtype=np.float32)
+        assert np.all(_periodic_evidence(stack) == 0.0), name
