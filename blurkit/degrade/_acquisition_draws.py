@@ -111,13 +111,14 @@ def draw_thick_slices(rng: np.random.Generator) -> dict:
 
 
 def draw_grid_resampling(rng: np.random.Generator) -> dict:
-    """Every 2nd or 3rd line kept as it is, the others interpolated."""
+    """Every 2nd or 3rd line kept as it is, the others interpolated or
+    copied."""
     factor = int(rng.integers(2, 4))
     return {
         "factor": float(factor),
         "axis": int(rng.integers(2)),
         "profile": "point",
-        "order": int(rng.choice([1, 3])),
+        "order": int(rng.choice([0, 1, 3])),
         "offset": float(rng.integers(factor)),
     }
 

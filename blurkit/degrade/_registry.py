@@ -330,8 +330,9 @@ _REGISTRY = {
         acq.draw_grid_resampling,
         description="Anisotropic resolution as nearest-neighbour downsampling "
         "makes it: every 2nd or 3rd line along a random axis kept, the others "
-        "interpolated (linear or cubic). The aliased spectrum looks sharp; the "
-        "period of the interpolated lines gives it away.",
+        "copied, or interpolated (linear or cubic). The aliased spectrum looks "
+        "sharp; the copies, or the period of the interpolated lines, give it "
+        "away.",
     ),
     "acquisition+noise": Degradation(
         acq.acquisition_blur_then_noise,
