@@ -266,8 +266,10 @@ def test_registered_cases_shapes_dtypes_labels_and_seeds(name):
 def test_grid_resampling_keeps_every_kth_line():
     image = phantom((60, 72), seed=2)
     rng = np.random.default_rng(0)
+    orders = set()
     for _ in range(20):
         params = draw_grid_resampling(rng)
+        orders.add(params["order"])
         factor, offset = int(params["factor"]), int(params["offset"])
         assert factor in (2, 3) and 0 <= offset < factor
         out = thick_slices(image, **params)
@@ -276,6 +278,8 @@ def test_grid_resampling_keeps_every_kth_line():
         # The sampled lines are the image's own; the others are not.
         np.testing.assert_allclose(out[tuple(kept)], image[tuple(kept)], atol=1e-6)
         assert not np.allclose(out, image, atol=1e-3)
+    # Copied back by nearest neighbour, or interpolated linearly or cubically.
+    assert orders == {0, 1, 3}
 
 
 def test_ghosting_draws_are_mostly_magnitude_images():
