@@ -51,14 +51,15 @@ __all__ = [
     "COPY_SHARE",
     "RESAMPLING_FLOOR",
     "RESAMPLING_PERIODS",
-    "central_shape",
     "CentralLines",
     "LineDetails",
     "central_lines",
+    "concatenate_lines",
     "copies_evidence",
     "interpolation_evidence",
     "line_details",
     "periodic_evidence",
+    "resampling_evidence",
     "resampling_features",
     "resampling_mode",
     "resampling_names",
@@ -278,11 +279,6 @@ def _central(size: int) -> slice:
     return slice(size // 4, min(size, size // 4 + max(1, size // 2)))
 
 
-def central_shape(h: int, w: int) -> tuple[int, int]:
-    """The shape of the central half of an ``h`` x ``w`` image."""
-    return tuple(len(range(*_central(size).indices(size))) for size in (h, w))
-
-
 def _central_differences(stack: np.ndarray):
     """The central half of each image, and its first differences down the
     columns and along the rows (None for both if it has under 2 lines)."""
@@ -344,10 +340,7 @@ def central_lines(stack: np.ndarray) -> CentralLines:
         pairs = np.einsum(spec, between, between) / between.shape[2 - axis]
         lines.append(_has_content(within, spec))
         content = lines[-1][:, 1:] & lines[-1][:, :-1]
-        count = np.count_nonzero(content, axis=1)
-        ordered = np.sort(np.where(content, pairs, np.inf), axis=1)
-        rank = (np.maximum(count - 1, 0) * _COPY_QUANTILE).astype(np.intp)
-        low = ordered[np.arange(n), rank]
+        low, count = _quantile_by_rank(pairs, content, _COPY_QUANTILE)
         total = np.where(content, pairs, 0.0).sum(axis=1, dtype=np.float64)
         copied[:, axis, 0] = np.where(count > 0, low, 0.0)
         copied[:, axis, 1] = total / np.maximum(count, 1)
@@ -391,28 +384,23 @@ def interpolation_evidence(rows, columns, content, noise_var) -> np.ndarray:
     n = len(rows)
     noise = 6.0 * np.broadcast_to(np.asarray(noise_var, dtype=np.float64), n)
     value = np.zeros(n)
-    high, low = QUIET_RAMP
     for detail, lines in zip((rows, columns), content, strict=True):
-        # `line_details` starts at the second line, the centre at a quarter.
-        first = (detail.shape[1] + 2) // 4 - 1
-        size = min(lines.shape[1], detail.shape[1] - first)
-        if first < 0 or size < 3:
+        # `line_details` starts at the second line.
+        centre = _central(detail.shape[1] + 2)
+        if centre.start < 1 or lines.shape[1] < 3:
             continue
-        detail, lines = detail[:, first : first + size], lines[:, :size]
+        detail = detail[:, centre.start - 1 : centre.stop - 1]
         line = detail[:, 1:-1]
         usable = lines[:, 1:-1] & lines[:, :-2] & lines[:, 2:]
         floor = np.minimum(noise[:, np.newaxis], 0.5 * line)
         neighbours = 0.5 * (detail[:, :-2] + detail[:, 2:]) - floor
         ratio = (line - floor) / np.maximum(neighbours, np.finfo(np.float64).tiny)
-        # The quantile by rank, as in `central_lines` (lines without content
-        # sort last): `np.nanquantile` loops over the images.
-        ordered = np.sort(np.where(usable, ratio, np.inf), axis=1)
-        count = np.count_nonzero(usable, axis=1)
+        quiet, count = _quantile_by_rank(ratio, usable, QUIET_QUANTILE)
         enough = count >= _MIN_PAIRS
-        rank = (np.maximum(count - 1, 0) * QUIET_QUANTILE).astype(np.intp)
-        quiet = np.where(enough, ordered[np.arange(n), rank], 1.0)
-        log_ratio = np.log10(np.clip(quiet, 10.0**RESAMPLING_FLOOR, None))
-        ramp = np.clip((high - log_ratio) / (high - low), 0, 1)
+        log_ratio = np.log10(
+            np.clip(np.where(enough, quiet, 1.0), 10.0**RESAMPLING_FLOOR, None)
+        )
+        ramp = _ramp(log_ratio, *QUIET_RAMP)
         value = np.minimum(value, np.where(enough, RESAMPLING_FLOOR * ramp, 0.0))
     return value + 0.0
 
@@ -439,7 +427,6 @@ def periodic_evidence(fourth_rows, fourth_columns, content, means) -> np.ndarray
     """
     n = len(fourth_rows)
     value = np.zeros(n)
-    low, high = PERIODIC_RAMP
     for detail, lines, mean in zip(
         (fourth_rows, fourth_columns), content, means, strict=True
     ):
@@ -450,8 +437,7 @@ def periodic_evidence(fourth_rows, fourth_columns, content, means) -> np.ndarray
         )
         usable = lines & (local > 0)
         ratio = np.where(usable, detail / np.where(usable, local, 1.0), 1.0)
-        share = _strongest_share(ratio, PERIODIC_FREQUENCIES)
-        ramp = np.clip((share - low) / (high - low), 0, 1)
+        ramp = _ramp(_strongest_share(ratio, PERIODIC_FREQUENCIES), *PERIODIC_RAMP)
         ramp[np.count_nonzero(usable, axis=1) < _MIN_PAIRS] = 0.0
         # Stripes are looked for only where the detail reads as periodic.
         read = np.flatnonzero(ramp > 0)
@@ -482,3 +468,67 @@ def _waves(size: int, frequencies) -> np.ndarray:
     waves = np.concatenate([np.cos(phases), np.sin(phases)], axis=1)
     waves.setflags(write=False)
     return waves
+
+
+def _quantile_by_rank(values, usable, quantile):
+    """Each row's ``quantile`` of its ``usable`` values, by rank (the lower
+    one), and their number (values at an unusable place sort last): one
+    sort for all rows, where `np.nanquantile` loops over them. A row
+    without usable values gives its largest value; its count says so."""
+    ordered = np.sort(np.where(usable, values, np.inf), axis=1)
+    count = np.count_nonzero(usable, axis=1)
+    rank = (np.maximum(count - 1, 0) * quantile).astype(np.intp)
+    return ordered[np.arange(len(ordered)), rank], count
+
+
+def _ramp(values, start, end):
+    """0 at ``start`` and before it, 1 at ``end`` and beyond, linear between
+    (either way round): the steep ramps of the evidence."""
+    return np.clip((values - start) / (end - start), 0, 1)
+
+
+def concatenate_lines(parts):
+    """`line_details`' or `central_lines`' outputs of several blocks of
+    images, as one: their arrays, and the arrays of their tuples, joined
+    along the images (floating-point ones as float64, in which the evidence
+    is read)."""
+
+    def join(arrays):
+        dtype = np.float64 if arrays[0].dtype.kind == "f" else None
+        return np.concatenate(arrays, dtype=dtype)
+
+    first = parts[0]
+    joined = []
+    for index, field in enumerate(first):
+        if isinstance(field, tuple):
+            axes = range(len(field))
+            joined.append(tuple(join([p[index][a] for p in parts]) for a in axes))
+        else:
+            joined.append(join([part[index] for part in parts]))
+    return type(first)(*joined)
+
+
+def resampling_evidence(
+    details: LineDetails, central: CentralLines, noise_var, mode
+) -> np.ndarray:
+    """The resampling features of a ``mode`` (`resampling_mode`), from
+    `line_details` and `central_lines` of the same images, once the noise
+    variance is known: each period's `resampling_features`, or the
+    strongest of them, with the evidence of copied lines, quiet lines and a
+    periodic detail (whatever the period) in each. Shape (n, features)."""
+    lines = (details.rows, details.columns)
+    whatever_the_period = np.minimum(
+        np.minimum(
+            copies_evidence(central.copied, noise_var),
+            interpolation_evidence(*lines, central.content, noise_var),
+        ),
+        periodic_evidence(
+            details.fourth_rows, details.fourth_columns, central.content, central.means
+        ),
+    )
+    values = np.minimum(
+        resampling_features(*lines, noise_var), whatever_the_period[:, np.newaxis]
+    )
+    if mode == "strongest":
+        values = values.min(axis=1, keepdims=True)
+    return values

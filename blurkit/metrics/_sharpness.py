@@ -11,12 +11,9 @@ from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
 from ._reach import REACH_NAMES, REACH_NONE, reach_stack
 from ._resampling import (
     central_lines,
-    central_shape,
-    copies_evidence,
-    interpolation_evidence,
+    concatenate_lines,
     line_details,
-    periodic_evidence,
-    resampling_features,
+    resampling_evidence,
     resampling_mode,
     resampling_names,
 )
@@ -255,12 +252,9 @@ def _sharpness_features(
     # detail too (their gate).
     outer_values = np.tile(OUTER_NONE, (n, 1))
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
-    if mode:
-        lines = (np.empty((n, max(h - 2, 0))), np.empty((n, max(w - 2, 0))))
-        copied = np.empty((n, 2, 3))
-        content = tuple(np.empty((n, size), dtype=bool) for size in central_shape(h, w))
-        fourth = tuple(np.empty((n, size)) for size in central_shape(h, w))
-        means = tuple(np.empty((n, size)) for size in central_shape(h, w))
+    # The lines' details and the central lines of each block, read once the
+    # noise is known.
+    details, centrals = [], []
     spiked = np.zeros(n, dtype=bool)
     gated = n_fringe or n_shift or n_ghosts or n_reach
     gather = (outer or gated) and h >= 3 and w >= 3
@@ -296,14 +290,8 @@ def _sharpness_features(
         else:
             noise[block] = _noise_std(scratch, step=3, down=down) ** 2
         if mode:
-            details = line_details(scratch, down)
-            lines[0][block], lines[1][block] = details.rows, details.columns
-            central = central_lines(scratch)
-            copied[block] = central.copied
-            content[0][block], content[1][block] = central.content
-            means[0][block], means[1][block] = central.means
-            fourth[0][block] = details.fourth_rows
-            fourth[1][block] = details.fourth_columns
+            details.append(line_details(scratch, down))
+            centrals.append(central_lines(scratch))
         del down
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
@@ -323,21 +311,13 @@ def _sharpness_features(
     features[:, 0:n_bands:2] = log10_ratio(high.mean(axis=2) - floor, reference)
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
     features[:, n_bands] = log10_ratio(noise, reference[:, 0])
-    if mode:
-        line_noise = noise if subtract_noise else 0.0
-        values = np.minimum(
-            resampling_features(*lines, line_noise),
-            np.minimum(
-                np.minimum(
-                    copies_evidence(copied, line_noise),
-                    interpolation_evidence(*lines, content, line_noise),
-                ),
-                periodic_evidence(*fourth, content, means),
-            )[:, np.newaxis],
+    if mode and details:
+        features[:, n_bands + 1 + n_extra :] = resampling_evidence(
+            concatenate_lines(details),
+            concatenate_lines(centrals),
+            noise if subtract_noise else 0.0,
+            mode,
         )
-        if mode == "strongest":
-            values = values.min(axis=1, keepdims=True)
-        features[:, n_bands + 1 + n_extra :] = values
     if n_outer:
         features[:, n_bands + 1 : n_bands + 1 + n_outer] = outer_values
     if gated:
