@@ -289,7 +289,10 @@ class SharpnessFeatures(_ImageFeatures):
     from it, where motion's ghosts reach and JPEG's ringing, confined to
     the 8x8 blocks that hold an edge, does not (these four are computed only for
     slices with detail outside the head, where motion puts it, and in the
-    finest band; others take a clean slice's values); and
+    finest band; others take a clean slice's values); with ``sparsity=True``,
+    ``sparsity``: the log kurtosis of the fine detail over the head's
+    interior, which the double exposure of one movement near the middle of
+    the acquisition lowers; and
     ``resampling``: the evidence that every 2nd or every 3rd line along an
     axis was interpolated from its neighbours, as when slices 2-3 times
     thicker, or a nearest-neighbour downsampling, are resampled back (0 for
@@ -318,8 +321,8 @@ class SharpnessFeatures(_ImageFeatures):
         motion during the acquisition and keep tight crops sharp, for about
         a sixth more computing time (see the README's figures). blurkit's
         models (:func:`~blurkit.make_feature_pipeline`, the hybrid) set
-        ``outer``, ``fringe``, ``detail_shift``, ``ghosts`` and ``reach``; this
-        transformer alone leaves them off.
+        ``outer``, ``fringe``, ``detail_shift``, ``ghosts``, ``reach`` and
+        ``sparsity``; this transformer alone leaves them off.
     fringe : bool, default=False
         Add ``fringe``: it catches motion that only changes phases (a
         translation while the outer k-space lines of one side are acquired),
@@ -334,6 +337,10 @@ class SharpnessFeatures(_ImageFeatures):
     reach : bool, default=False
         Add ``reach``: with it, a model tells JPEG's ringing, which keeps
         the label, from motion that blurs (see the README's figures).
+    sparsity : bool, default=False
+        Add ``sparsity``: it catches more of the slices moved once near the
+        middle of the acquisition, a double exposure that leaves the band
+        ratios and the background as they are (see the README's figures).
     despike : bool, default=False
         Read a slice with a k-space spike (a herringbone over the image)
         without the spike's wave: where the strongest frequency stands out
@@ -354,7 +361,8 @@ class SharpnessFeatures(_ImageFeatures):
         ``2 * (n_bands - 1) + 1``, plus 1 resampling feature (2 with
         ``"each"``, 0 with False), plus 2 with ``outer=True``, plus 1 with
         ``fringe=True``, plus 1 with ``detail_shift=True``, plus 1 with
-        ``ghosts=True``, plus 1 with ``reach=True``.
+        ``ghosts=True``, plus 1 with ``reach=True``, plus 1 with
+        ``sparsity=True``.
 
     Notes
     -----
@@ -388,6 +396,7 @@ class SharpnessFeatures(_ImageFeatures):
         detail_shift=False,
         ghosts=False,
         reach=False,
+        sparsity=False,
         despike=False,
         image_shape=None,
     ):
@@ -400,6 +409,7 @@ class SharpnessFeatures(_ImageFeatures):
         self.detail_shift = detail_shift
         self.ghosts = ghosts
         self.reach = reach
+        self.sparsity = sparsity
         self.despike = despike
         self.image_shape = image_shape
 

@@ -38,6 +38,7 @@ OUTER_FEATURES_OPTION = (
     "detail_shift",
     "ghosts",
     "reach",
+    "sparsity",
     "despike",
 )
 """The :class:`~blurkit.SharpnessFeatures` flags that blurkit's models set
@@ -57,7 +58,8 @@ the phase errors, 99 and 104 against 95, and 0.1 missed more phase
 errors); without them (152 terms) 0.1 caught more motion and truncation
 than 0.03. With ``reach`` (275 terms) 0.03 stays: over seeds 0-27 it
 missed 42 phase errors and labelled 61 other images wrong, 0.01 38 and 67,
-0.1 48 and 69.
+0.1 48 and 69. With ``sparsity`` (299 terms) it was kept without a new
+search.
 """
 
 
@@ -80,14 +82,14 @@ def make_feature_pipeline(*, degree=2, C=None, features=None):
     C : float or None, default=None
         Inverse regularisation strength of the logistic regression; None
         means, with ``degree=2``, 0.03 for features with the outer ones (the
-        default features, 275 terms) and 0.1 for features without them (152
+        default features, 299 terms) and 0.1 for features without them (152
         terms; `QUADRATIC_C`), and 10 with ``degree=1``.
     features : transformer, default=None
         The feature extractor; None means :class:`SharpnessFeatures` with
-        the outer features, the fringe, the detail shift, the ghosts and
-        the reach, k-space spikes taken away (``outer=True, fringe=True,
-        detail_shift=True, ghosts=True, reach=True, despike=True``: see
-        :func:`with_outer_features`).
+        the outer features, the fringe, the detail shift, the ghosts, the
+        reach and the sparsity, k-space spikes taken away (``outer=True,
+        fringe=True, detail_shift=True, ghosts=True, reach=True,
+        sparsity=True, despike=True``: see :func:`with_outer_features`).
 
     Returns
     -------
@@ -247,18 +249,20 @@ order they compete (ties in model selection go to the first)."""
 def with_outer_features(estimator, enabled=True):
     """A clone of ``estimator`` with or without the outer features.
 
-    Sets ``outer``, ``fringe``, ``detail_shift``, ``ghosts``, ``reach`` and
-    ``despike`` to ``enabled`` on every :class:`~blurkit.SharpnessFeatures`
-    inside it (the feature pipeline's, the hybrid's, under an
-    :class:`AugmentedClassifier` too). With them, the default of blurkit's
-    models, the features also
+    Sets ``outer``, ``fringe``, ``detail_shift``, ``ghosts``, ``reach``,
+    ``sparsity`` and ``despike`` to ``enabled`` on every
+    :class:`~blurkit.SharpnessFeatures` inside it (the feature pipeline's,
+    the hybrid's, under an :class:`AugmentedClassifier` too). With them, the
+    default of blurkit's models, the features also
     read the detail just outside the head, the fringes of the finest band
     and its shift from coarser detail, which catch most of the motion during
     the acquisition, even a pure translation, and keep tight crops sharp,
     and the comb of weakened k-space lines that the ghosts of periodic
     motion leave, which keeps ghosted slices' labels, and how far from the
     head the disturbance outside it reaches, which keeps JPEG-compressed
-    slices' labels, and they read a slice
+    slices' labels, and the sparsity of the fine detail, which a double
+    exposure (one movement near the middle of the acquisition) lowers, and
+    they read a slice
     with a k-space spike without the spike's wave; the fringe, the detail
     shift, the ghosts and the reach are
     computed only for slices with detail outside the head, so a clean slice
