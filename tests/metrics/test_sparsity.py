@@ -56,11 +56,12 @@ def test_sparsity_follows_its_definition(sharp):
 
 def test_erosion_matches_scipy():
     mask = np.random.default_rng(0).random((3, 40, 30)) < 0.9
-    eroded = _eroded(mask, EROSION)
-    assert eroded.shape == (3, 40 - 2 * EROSION, 30 - 2 * EROSION)
+    mask[:, :, [0, -1]] = False
+    eroded = _eroded(mask.reshape(3, -1), 30, EROSION).reshape(3, -1, 30)
+    assert eroded.shape == (3, 40 - 2 * EROSION, 30)
     for image, result in zip(mask, eroded, strict=True):
         expected = ndimage.binary_erosion(image, iterations=EROSION)
-        np.testing.assert_array_equal(result, expected[3:-3, 3:-3])
+        np.testing.assert_array_equal(result, expected[EROSION:-EROSION])
 
 
 @pytest.mark.parametrize("index", range(4))
