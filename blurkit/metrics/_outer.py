@@ -91,6 +91,14 @@ def head_threshold(low, top):
     return low + _HEAD_SHARE_OF_TOP * (1 + 1e-4) * (top - low)
 
 
+def sorted_head_threshold(ordered: np.ndarray) -> np.ndarray:
+    """`head_threshold` of each image from its intensities sorted along rows
+    (a sample of them): the floor its `LOW_PERCENTILE`-th percentile, the
+    top its `TOP_PERCENTILE`-th. Float64, shape (n,)."""
+    low = _percentile(ordered, LOW_PERCENTILE)
+    return head_threshold(low, _percentile(ordered, TOP_PERCENTILE))
+
+
 def _regions(head: np.ndarray) -> np.ndarray:
     """Each grid point's region: `_CLOSE`, `_RING` or `_FAR`, uint8.
 

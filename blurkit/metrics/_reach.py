@@ -40,13 +40,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ._outer import (
-    LOW_PERCENTILE,
-    TOP_PERCENTILE,
-    _middles,
-    _percentile,
-    head_threshold,
-)
+from ._outer import _middles, sorted_head_threshold
 
 __all__ = [
     "REACH_DISTANCE",
@@ -87,9 +81,7 @@ def reach_stack(stack: np.ndarray) -> np.ndarray:
     """
     n = len(stack)
     ordered = np.sort(stack[:, ::2, ::2].reshape(n, -1), axis=1)
-    low = _percentile(ordered, LOW_PERCENTILE)
-    threshold = head_threshold(low, _percentile(ordered, TOP_PERCENTILE))
-    threshold = threshold.astype(np.float32)
+    threshold = sorted_head_threshold(ordered).astype(np.float32)
     # The sample's background: the first values of each sorted row.
     n_background = np.sum(ordered <= threshold[:, None], axis=1)
     level = _middles(ordered, 0, n_background).astype(np.float32)

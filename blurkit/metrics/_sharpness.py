@@ -258,7 +258,8 @@ def _sharpness_features(
     n_ghosts = len(GHOST_NAMES) if ghosts else 0
     n_reach = len(REACH_NAMES) if reach else 0
     n_sparsity = len(SPARSITY_NAMES) if sparsity else 0
-    moments = np.zeros((n, 3))
+    # The sparsity's sums, a block at a time; read once the noise is known.
+    moments = np.zeros((n, 3)) if n_sparsity else None
     # Grids too small for the noise filter have no head: nothing outside it.
     # The fringe, the detail shift, the ghosts and the reach need the outer
     # detail too (their gate).

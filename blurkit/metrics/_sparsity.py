@@ -47,8 +47,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._outer import LOW_PERCENTILE, TOP_PERCENTILE, _percentile, head_threshold
+from ._outer import sorted_head_threshold
 from ._spatial import second_difference
+from ._spectral import _ones
 
 __all__ = [
     "SPARSITY_CLEAN",
@@ -106,11 +107,8 @@ def sparsity_moments(scratch: np.ndarray, down: np.ndarray) -> np.ndarray:
     laplacian = along[:, w - 1 : (h - 1) * w - 1]
     laplacian += down.reshape(n, -1)
     sample = scratch[:, ::_SAMPLE_STEP, ::_SAMPLE_STEP].reshape(n, -1)
-    ordered = np.sort(sample, axis=1)
-    threshold = head_threshold(
-        _percentile(ordered, LOW_PERCENTILE), _percentile(ordered, TOP_PERCENTILE)
-    )
-    head = flat[:, w : (h - 1) * w] > threshold.astype(np.float32)[:, None]
+    threshold = sorted_head_threshold(np.sort(sample, axis=1)).astype(np.float32)
+    head = flat[:, w : (h - 1) * w] > threshold[:, None]
     head.reshape(n, h - 2, w)[:, :, [0, -1]] = False
     interior = _eroded(head, w, EROSION)
     squares = np.square(laplacian[:, EROSION * w : (h - 2 - EROSION) * w])
@@ -118,7 +116,8 @@ def sparsity_moments(scratch: np.ndarray, down: np.ndarray) -> np.ndarray:
     # One product per image: an image's rounding does not depend on the
     # others (a reduction over the whole block may group them).
     rows = squares[:, np.newaxis, :]
-    moments[:, 0] = (rows @ np.ones(squares.shape[1], dtype=squares.dtype))[:, 0]
+    ones = _ones(h - 2 - 2 * EROSION, w, squares.dtype)
+    moments[:, 0] = (rows @ ones)[:, 0]
     moments[:, 1] = (rows @ squares[:, :, np.newaxis])[:, 0, 0]
     moments[:, 2] = np.count_nonzero(interior, axis=1)
     return moments
