@@ -54,7 +54,7 @@ class DegradationAugmenter(BaseEstimator):
       never become sharp.
 
     With the default registry a sharp input gets a blurred copy a little
-    less than half of the time (43%: the image-space blurs, ``"blur+noise"``
+    less than half of the time (45%: the image-space blurs, ``"blur+noise"``
     weighted 5, and the MRI acquisition blurs made in k-space, most weighted
     2, against the label-keeping changes, Gaussian noise weighted 8 and
     Rician noise 4, JPEG 3, acquisition artifacts such as ghosting and k-space

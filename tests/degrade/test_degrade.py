@@ -574,11 +574,12 @@ def test_augmenter_breaks_the_brightness_shortcut(small_set):
     augmenter = DegradationAugmenter(n_copies=120, keep_original=False, random_state=0)
     X_aug, y_aug = augmenter.fit_resample(X, y)
     peaks = np.array([x.max() for x in X_aug])
-    # A tenth at least: the noisy copies (Gaussian noise weighted 8) of the
-    # sharp images reach full white, so the dimmed ones are about 12% of
-    # the sharp copies here (20% before noise weighed 8).
+    # A twentieth at least: the noisy copies (Gaussian noise weighted 8) of
+    # the sharp images reach full white, so the dimmed ones are about 12% of
+    # the sharp copies here (10-14% over augmentation seeds 0-5, about 400
+    # sharp copies each; 20% before noise weighed 8).
     for label in (0, 1):
-        assert np.mean(peaks[y_aug == label] < 0.95) > 0.1
+        assert np.mean(peaks[y_aug == label] < 0.95) > 0.05
         assert np.mean(peaks[y_aug == label] >= 0.99) > 0.1
     # The directed cases are drawn more often than the others (weights 5 and 3).
     sources = y[augmenter.sample_indices_]
