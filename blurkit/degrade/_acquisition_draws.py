@@ -91,9 +91,10 @@ def draw_single_movement(rng: np.random.Generator) -> dict:
     at 40-60% of a linear acquisition along either axis; the real part or
     the magnitude, half of the time each. The draws of
     ``"kspace_motion"`` (1-3 movements anywhere in the acquisition) seldom
-    fall there: with the movement's time within 10% of the middle, a
-    model trained on them alone missed two thirds of TorchIO's single
-    movements (``benchmarks/heldout.py``, seeds 0-13).
+    fall there: with the movement within 5% of the middle (45-55% of the
+    acquisition), a model trained on them alone missed two thirds of
+    TorchIO's single movements (``benchmarks/heldout.py``, seeds 0-13), and
+    caught every one before 40% or after 60%.
     """
     return {
         "rotations": _signed(rng, *SINGLE_MOVEMENT_DEGREES, 1).tolist(),
