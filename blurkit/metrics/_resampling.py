@@ -394,7 +394,10 @@ def interpolation_evidence(rows, columns, content, noise_var) -> np.ndarray:
         usable = lines[:, 1:-1] & lines[:, :-2] & lines[:, 2:]
         floor = np.minimum(noise[:, np.newaxis], 0.5 * line)
         neighbours = 0.5 * (detail[:, :-2] + detail[:, 2:]) - floor
-        ratio = (line - floor) / np.maximum(neighbours, np.finfo(np.float64).tiny)
+        # Neighbours with (next to) no detail of their own make a line
+        # infinitely louder than them: a ratio past the float range is that.
+        with np.errstate(over="ignore"):
+            ratio = (line - floor) / np.maximum(neighbours, np.finfo(np.float64).tiny)
         quiet, count = _quantile_by_rank(ratio, usable, QUIET_QUANTILE)
         enough = count >= _MIN_PAIRS
         log_ratio = np.log10(

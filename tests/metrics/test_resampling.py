@@ -150,6 +150,20 @@ def test_interpolated_lines_at_any_spacing_read_as_resampled(
     )
 
 
+@pytest.mark.filterwarnings("error")
+def test_lines_beside_lines_without_detail_read_as_interpolated():
+    # Every other line holds no detail (subnormal), its neighbours a lot:
+    # the loud lines' ratios pass the float range, which must not warn
+    # (it did on a spiked slice of benchmarks/feature_cost.py), and the quiet
+    # ones are the strongest evidence of interpolation.
+    detail = np.full((1, 40), 1e-310)
+    detail[0, 1::2] = 10.0
+    # `line_details` starts at the second line; the central half of 42 lines.
+    content = np.ones((1, 21), dtype=bool)
+    evidence = interpolation_evidence(detail, detail, (content, content), 0.0)
+    assert evidence.tolist() == [RESAMPLING_FLOOR]
+
+
 def test_interpolated_lines_under_noise(sharp):
     interpolated = [_interpolated(x, 2.25, 0) for x in sharp]
     noisy = np.stack([add_noise(x, 0.01, random_state=0) for x in interpolated])
