@@ -49,7 +49,8 @@ view apart, fold back onto the comb, and about half of such slices stand
 above the clean ones.
 
 `~blurkit.metrics._sharpness.sharpness_features` computes it only for
-slices with detail outside the head (its motion gate); others take
+slices with detail outside the head or streaks far from it (its motion
+gate); others take
 `GHOST_NONE`, the floor. Off by default: the feature of
 ``SharpnessFeatures(ghosts=True)``.
 """

@@ -30,8 +30,8 @@ from motion. It costs about 0.16 ms per slice, so it is computed only
 behind the gate below.
 
 It is the feature of ``SharpnessFeatures(reach=True)``, computed only for
-slices with detail outside the head (the motion gate of
-`~blurkit.metrics._sharpness.sharpness_features`), at the image's own size;
+slices with detail outside the head or streaks far from it (the motion gate
+of `~blurkit.metrics._sharpness.sharpness_features`), at the image's own size;
 other slices take `REACH_NONE`, a clean slice's value.
 """
 

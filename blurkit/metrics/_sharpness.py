@@ -7,7 +7,7 @@ import numpy as np
 from .._validation import as_image, as_image_stack
 from ._fringe import FRINGE_NAMES, fringe_features, tukey_spectrum
 from ._ghosts import GHOST_NAMES, GHOST_NONE, ghost_features_from_power
-from ._outer import OUTER_NAMES, OUTER_NONE, outer_features
+from ._outer import OUTER_NAMES, OUTER_NONE, outer_and_streaks
 from ._reach import REACH_NAMES, REACH_NONE, reach_stack
 from ._resampling import (
     central_lines,
@@ -67,13 +67,19 @@ with a k-space spike without the spike's wave (`_spikes`)."""
 
 MOTION_GATE = 0.02
 """``outer_detail`` above which ``fringe``, ``detail_shift``, ``ghosts`` and
-``reach`` are computed.
+``reach`` are computed (as they are where the far background holds motion's
+streaks, `~blurkit.metrics._outer.far_streaks`).
 
 Motion during the acquisition puts fine detail just outside the head (held-
 out phase errors: ``outer_detail`` 0.03 and more; TorchIO's motion 0.08 and
 more), where a clean slice has none (0 exactly, about 0 with noise). A slice
-at or below the gate takes `CLEAN_TUKEY` instead: no second spectrum is
-computed for it, and a tight crop or a clean slice cannot read as moved.
+at or below the gate, without streaks, takes `CLEAN_TUKEY` instead: no
+second spectrum is computed for it, and a tight crop or a clean slice cannot
+read as moved. One movement near the middle of the acquisition leaves
+nothing just outside the head but streaks along the phase-encoding axis far
+from it: over fourteen held-out seeds, opening the gate on those too took
+the features model's misses of TorchIO's single movement from 133 to 52 of
+672 slices.
 """
 
 FINE_DETAIL_GATE = -5.0
@@ -264,6 +270,7 @@ def _sharpness_features(
     # The fringe, the detail shift, the ghosts and the reach need the outer
     # detail too (their gate).
     outer_values = np.tile(OUTER_NONE, (n, 1))
+    streaks = np.zeros(n, dtype=bool)
     h, w = _fft_friendly_crop(stack[:0]).shape[1:]
     # The lines' details and the central lines of each block, read once the
     # noise is known.
@@ -295,11 +302,12 @@ def _sharpness_features(
             first, last = start % group, start % group + len(scratch)
             grids[first:last] = _noise_grid(scratch, 3)
             responses[first:last] = response
-            if last == len(grids) or stop == n:
-                outer_values[stop - last : stop] = outer_features(
-                    grids[:last], responses[:last]
-                )
             noise[block] = _noise_std_of(response) ** 2
+            if last == len(grids) or stop == n:
+                done = slice(stop - last, stop)
+                outer_values[done], streaks[done] = outer_and_streaks(
+                    grids[:last], responses[:last], noise[done]
+                )
         else:
             noise[block] = _noise_std(scratch, step=3, down=down) ** 2
         if mode:
@@ -343,7 +351,7 @@ def _sharpness_features(
         features[:, n_bands + n_extra] = np.where(spiked, SPARSITY_CLEAN, values)
     if gated:
         # The finest band's mean, the last band feature.
-        open_ = (outer_values[:, 0] > MOTION_GATE) & (
+        open_ = ((outer_values[:, 0] > MOTION_GATE) | streaks) & (
             features[:, n_bands - 2] > FINE_DETAIL_GATE
         )
         first = n_bands + 1 + n_outer
@@ -688,7 +696,10 @@ def sharpness_features(
     These four are computed only for slices with detail outside the head
     and in the finest band: ``outer_detail`` (computed for them, whether ``outer``
     is set or not) above 0.02 (``MOTION_GATE``), where motion puts it and a
-    clean slice, sharp or blurred, has none, and the last band's mean above
+    clean slice, sharp or blurred, has none, or streaks far from the head
+    along the lines through it, which one movement near the middle of the
+    acquisition leaves (``blurkit.metrics._outer.far_streaks``; noise and a
+    k-space spike's wave spread over every line), and the last band's mean above
     -5 (``FINE_DETAIL_GATE``; a slice blurred by more than about 0.75 px
     has no fine detail to double or shift). Other slices take a clean sharp
     slice's values, -1.2, 0, 0.5 and -3: they cost no second spectrum, and a tight

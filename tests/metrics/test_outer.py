@@ -9,10 +9,22 @@ from scipy import ndimage
 
 import blurkit
 from blurkit import SharpnessFeatures
-from blurkit.degrade import add_noise, degrade, resize_canvas
+from blurkit.degrade import (
+    add_noise,
+    degrade,
+    kspace_motion,
+    kspace_spike,
+    resize_canvas,
+)
 from blurkit.metrics import _outer, _sharpness, sharpness_features_stack
-from blurkit.metrics._outer import OUTER_NAMES, outer_features
-from blurkit.metrics._spatial import _noise_responses, second_difference
+from blurkit.metrics._outer import OUTER_NAMES, outer_and_streaks, outer_features
+from blurkit.metrics._reach import REACH_NONE
+from blurkit.metrics._spatial import (
+    _noise_responses,
+    _noise_std_of,
+    second_difference,
+)
+from blurkit.models._families import OUTER_FEATURES_OPTION
 
 # Columns of the outer features among the 18 of SharpnessFeatures(outer=True).
 OUTER = slice(15, 17)
@@ -83,6 +95,96 @@ def test_outer_features_follow_their_definition(sharp):
         np.testing.assert_allclose(
             outer_features(grid, response), _reference(grid, response), rtol=1e-12
         )
+
+
+def _streaks_reference(grid, noise_var):
+    """`far_streaks` as its docstring states it, image by image."""
+    out = []
+    for intensity, noise in zip(grid.astype(np.float64), noise_var, strict=True):
+        sample = intensity[::2, ::2]
+        top, low = np.percentile(sample, 99), np.percentile(sample, 5)
+        head = intensity > low + 0.1 * (1 + 1e-4) * (top - low)
+        far = ~ndimage.maximum_filter(head, size=5)
+        far_sample = far[::2, ::2]
+        far_level = np.median(sample[far_sample]) if far_sample.any() else low
+        head_level = np.median(sample[head[::2, ::2]]) if head.any() else 0.0
+        found = False
+        for axis in (1, 0):  # rows, then columns, through the head
+            crosses = np.expand_dims(head.any(axis=axis), axis)
+            through, beside = far & crosses, far & ~crosses
+            energy = [
+                np.mean((intensity[m] - far_level) ** 2) - noise if m.any() else -noise
+                for m in (through, beside)
+            ]
+            found |= bool(
+                energy[0] > _outer.STREAK_LEVEL * max(head_level - far_level, 0) ** 2
+                and energy[0] > _outer.STREAK_CONTRAST * max(energy[1], 0)
+                and beside.sum() >= 10
+            )
+        out.append(found and top > low)
+    return np.array(out)
+
+
+def _moved_mid(images, magnitude=False):
+    """One movement (5 degrees, half a pixel) at the middle of the acquisition."""
+    return [
+        np.clip(
+            kspace_motion(
+                image,
+                rotations=[5.0],
+                translations=[(0.5, 0.5)],
+                times=[0.5],
+                axis=i % 2,
+                magnitude=magnitude,
+            ),
+            0,
+            1,
+        )
+        for i, image in enumerate(images)
+    ]
+
+
+def test_far_streaks_follow_their_definition(sharp):
+    rng = np.random.default_rng(3)
+    images = list(sharp[:3]) + _moved_mid(sharp[:4]) + _moved_mid(sharp[4:6], True)
+    images += [add_noise(image, 0.02, random_state=rng) for image in sharp[:2]]
+    images += [degrade(image, "ghosting", random_state=rng)[0] for image in sharp[:2]]
+    images += [
+        np.clip(kspace_spike(image, positions=[(0.3, -0.2)], intensity=0.3), 0, 1)
+        for image in sharp[:2]
+    ]
+    grid, response = _grid_and_response(images)
+    noise_var = _noise_std_of(response) ** 2
+    streaks = outer_and_streaks(grid, response, noise_var)[1]
+    np.testing.assert_array_equal(streaks, _streaks_reference(grid, noise_var))
+    assert streaks.any() and not streaks.all()
+
+
+def test_one_movement_near_the_middle_leaves_streaks_far_from_the_head(sharp):
+    # TorchIO's single movement near the middle leaves the real part nearly
+    # a double exposure, with nothing just outside the head, but the head's
+    # signal streaks along the phase-encoding axis, far from it: the gated
+    # features are then computed, as for other motion. Clean, noisy and
+    # spiked slices hold no such streaks (noise and a spike's wave spread
+    # over every line).
+    def streaks(images):
+        grid, response = _grid_and_response(images)
+        return outer_and_streaks(grid, response, _noise_std_of(response) ** 2)[1]
+
+    moved = _moved_mid(sharp)
+    assert streaks(moved).all()
+    assert not streaks(sharp).any()
+    assert not streaks([add_noise(x, 0.02, random_state=0) for x in sharp]).any()
+    spiked = [
+        np.clip(kspace_spike(x, positions=[(0.1 * i - 0.4, 0.3)], intensity=0.3), 0, 1)
+        for i, x in enumerate(sharp)
+    ]
+    assert not streaks(spiked).any()
+    flags = dict.fromkeys(OUTER_FEATURES_OPTION, True)
+    features = SharpnessFeatures(**flags)
+    reach = list(features.fit(sharp).get_feature_names_out()).index("reach")
+    assert np.all(features.transform(np.stack(moved))[:, reach] > REACH_NONE)
+    assert np.all(features.transform(sharp)[:, reach] == REACH_NONE)
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (3, 2, 7), (5, 9, 6), (2, 40, 40)])
