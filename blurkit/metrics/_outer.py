@@ -287,20 +287,23 @@ def far_streaks(grid, head, far, far_level, head_level, noise_var) -> np.ndarray
     (the head's median intensity) above ``far_level``, and `STREAK_CONTRAST`
     times ``beside``'s, with at least `_MIN_BESIDE` points beside the head.
     """
-    n = len(grid)
-    level = np.asarray(far_level, dtype=np.float64)[:, None, None]
-    excess = np.where(far, (grid - level) ** 2, 0.0)
-    noise = np.broadcast_to(np.asarray(noise_var, dtype=np.float64), n)
+    excess = grid - np.asarray(far_level, dtype=grid.dtype)[:, None, None]
+    excess *= excess
+    excess *= far
+    noise = np.asarray(noise_var, dtype=np.float64)
     scale = STREAK_LEVEL * np.maximum(head_level - far_level, 0.0) ** 2
-    streaks = np.zeros(n, dtype=bool)
+    streaks = np.zeros(len(grid), dtype=bool)
     for axis in (1, 2):
-        crosses = head.any(axis=axis, keepdims=True)
-        energies = []
-        for points in (far & crosses, far & ~crosses):
-            count = points.sum(axis=(1, 2))
-            total = np.where(points, excess, 0.0).sum(axis=(1, 2))
-            energies.append((total / np.maximum(count, 1) - noise, count))
-        (through, _), (beside, n_beside) = energies
+        # Each line's energy and far points, summed across it.
+        crosses = head.any(axis=axis)
+        energy = excess.sum(axis=axis, dtype=np.float64)
+        count = np.count_nonzero(far, axis=axis)
+        n_through = np.einsum("ij,ij->i", count, crosses)
+        n_beside = count.sum(axis=1) - n_through
+        through = np.einsum("ij,ij->i", energy, crosses)
+        beside = energy.sum(axis=1) - through
+        through = through / np.maximum(n_through, 1) - noise
+        beside = beside / np.maximum(n_beside, 1) - noise
         streaks |= (
             (through > scale)
             & (through > STREAK_CONTRAST * np.maximum(beside, 0.0))
