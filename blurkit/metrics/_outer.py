@@ -80,7 +80,7 @@ _LEVEL_FLOOR = 1e-3
 STREAK_LEVEL = 1e-4
 """Excess energy (over the noise's) of the far background in the lines that
 cross the head, per point, over the head's squared level, above which those
-lines may hold motion's streaks (`outer_features`' ``streaks``)."""
+lines may hold motion's streaks (`far_streaks`)."""
 STREAK_CONTRAST = 10.0
 """How many times the excess energy per point of the far background's lines
 that cross the head must exceed that of its lines beside the head, for
@@ -185,16 +185,8 @@ def _region_median(intensity: np.ndarray, mask: np.ndarray, empty) -> np.ndarray
 
 
 def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
-    """``outer_detail`` and ``outer_level`` of each image, shape (n, 2).
-
-    Parameters
-    ----------
-    grid : ndarray of shape (n, rows, columns)
-        The images' intensities on the noise estimate's grid.
-    response : ndarray of shape (n, rows, columns)
-        The absolute responses of the noise filter there
-        (``_spatial._noise_responses``).
-    """
+    """``outer_detail`` and ``outer_level`` of each image, shape (n, 2): the
+    features of `outer_and_streaks`, which takes the same arguments."""
     return outer_and_streaks(grid, response)[0]
 
 
