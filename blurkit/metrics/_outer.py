@@ -190,7 +190,7 @@ def outer_features(grid: np.ndarray, response: np.ndarray) -> np.ndarray:
     return outer_and_streaks(grid, response)[0]
 
 
-def outer_and_streaks(grid: np.ndarray, response: np.ndarray, noise_var=0.0):
+def outer_and_streaks(grid: np.ndarray, response: np.ndarray, noise_var=None):
     """``outer_detail`` and ``outer_level`` of each image, and whether motion
     may have left streaks far from it.
 
@@ -201,15 +201,15 @@ def outer_and_streaks(grid: np.ndarray, response: np.ndarray, noise_var=0.0):
     response : ndarray of shape (n, rows, columns)
         The absolute responses of the noise filter there
         (``_spatial._noise_responses``).
-    noise_var : float or ndarray of shape (n,), default=0.0
-        The noise's variance, in the grid's units.
+    noise_var : float or ndarray of shape (n,), default=None
+        The noise's variance, in the grid's units; None skips the streaks.
 
     Returns
     -------
     features : ndarray of shape (n, 2)
         ``outer_detail`` and ``outer_level``.
-    streaks : ndarray of bool, shape (n,)
-        `far_streaks`.
+    streaks : ndarray of bool, shape (n,), or None
+        `far_streaks` (None without ``noise_var``).
     """
     n = len(grid)
     intensity = grid[_SAMPLE].reshape(n, -1)
@@ -254,6 +254,8 @@ def outer_and_streaks(grid: np.ndarray, response: np.ndarray, noise_var=0.0):
         head_level - far_level, 1e-6
     )
     features = np.column_stack([outer_detail, np.log10(level + _LEVEL_FLOOR)])
+    if noise_var is None:
+        return features, None
     far = region.reshape(grid.shape) == _FAR
     streaks = far_streaks(grid, head, far, far_level, head_level, noise_var)
     return features, streaks & (top > low)

@@ -304,10 +304,14 @@ def _sharpness_features(
             responses[first:last] = response
             noise[block] = _noise_std_of(response) ** 2
             if last == len(grids) or stop == n:
+                # The streaks only open the gate: without gated features,
+                # nothing reads them.
                 done = slice(stop - last, stop)
-                outer_values[done], streaks[done] = outer_and_streaks(
-                    grids[:last], responses[:last], noise[done]
+                outer_values[done], found = outer_and_streaks(
+                    grids[:last], responses[:last], noise[done] if gated else None
                 )
+                if gated:
+                    streaks[done] = found
         else:
             noise[block] = _noise_std(scratch, step=3, down=down) ** 2
         if mode:
