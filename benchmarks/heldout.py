@@ -93,7 +93,9 @@ and TorchIO (``Blur``, the sigma given in mm), each with noise of 0, 2 and
 5% added after the blur, as in ``benchmarks/robustness.py``. The issue's
 bar: median absolute error <= 0.05 px.
 
-Every random step is seeded; two runs print the same table.
+Every random step is seeded; two runs print the same table. Each
+degradation's seed is the split's seed, the case and the slice's place in the
+test set (`degradation_seed`): each seed draws its own parameters.
 """
 
 from __future__ import annotations
@@ -575,8 +577,24 @@ def _crop_cases() -> list[tuple[str, str, Callable]]:
     ]
 
 
-def _predictions(models: dict, cases, x_test, y_test):
-    """Yield ``(case, kind, expected, {model: predicted})`` for each case."""
+def degradation_seed(seed: int, case: str, i: int) -> int:
+    """The seed of the degradation of the ``i``-th test slice of a split.
+
+    It depends on the split's ``seed`` too, so that each seed draws its own
+    parameters (TorchIO's rotations, translations and times, ...). Until
+    2026-12-06 it was ``crc32(f"{case}/{i}")``: every seed then drew the
+    same ~48 parameter sets per row (on other slices), and a row's interval
+    over the seeds left out the spread of the draws.
+    """
+    return zlib.crc32(f"{seed}/{case}/{i}".encode())
+
+
+def _predictions(models: dict, cases, x_test, y_test, seed: int):
+    """Yield ``(case, kind, expected, {model: predicted})`` for each case.
+
+    ``seed`` is the split's: with the case and the slice it seeds each
+    degradation (`degradation_seed`).
+    """
     for case, kind, func in cases:
         if kind in ("blur", "info"):
             sources = [(i, 0) for i in np.flatnonzero(y_test == 1)]
@@ -584,8 +602,8 @@ def _predictions(models: dict, cases, x_test, y_test):
             sources = [(i, int(y_test[i])) for i in range(len(y_test))]
         images = []
         for i, _ in sources:
-            seed = zlib.crc32(f"{case}/{i}".encode())
-            images.append(func(x_test[i].astype(np.float64), seed))
+            image = x_test[i].astype(np.float64)
+            images.append(func(image, degradation_seed(seed, case, i)))
         expected = np.array([label for _, label in sources])
         stack = np.stack(images)
         yield case, kind, expected, {n: m.predict(stack) for n, m in models.items()}
@@ -629,7 +647,7 @@ def seed_counts(data: Path, families, seeds, outer_features=None, make_models=No
             models = make_models(families, seed)
         _fit(models, x_fit, y_fit)
         for case, kind, expected, predicted in _predictions(
-            models, cases, x_test, y_test
+            models, cases, x_test, y_test, seed
         ):
             if kind == "info":
                 continue
@@ -929,7 +947,7 @@ def main(argv=None) -> int:
     _fit(models, x_fit, y_fit)
     rows = []
     for case, kind, expected, predicted in _predictions(
-        models, make_cases(), x_test, y_test
+        models, make_cases(), x_test, y_test, args.seed
     ):
         row = {"case": case}
         for name, labels in predicted.items():

@@ -205,7 +205,7 @@ def main(argv=None) -> int:
     models = {"features": alone, "+detector": Combined()}
     cases = heldout.make_cases() + heldout._crop_cases()
     for case, kind, expected, predicted in heldout._predictions(
-        models, cases, x_test, y_test
+        models, cases, x_test, y_test, seed
     ):
         if kind == "info":
             continue
