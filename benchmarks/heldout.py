@@ -8,9 +8,11 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
 
 - TorchIO (``pip install torchio``, which blurkit does not depend on):
   ``RandomMotion`` (its draws: 2 movements, up to 10 degrees and 10 mm, in
-  the slice's plane, see below; and with 1 movement), ``RandomAnisotropy``
-  2x and 3x along either in-plane axis, interpolated back linearly or
-  copied back by nearest neighbour, and with its factor drawn from 2-3
+  the slice's plane, see below; and with 1 movement, its real part as
+  TorchIO keeps it and its magnitude as a scanner shows it),
+  ``RandomAnisotropy`` 2x and 3x along either in-plane axis, interpolated
+  back linearly or copied back by nearest neighbour, and with its factor
+  drawn from 2-3
   (back linearly), ``RandomGhosting``, ``RandomSpike`` (its default
   intensity 1-3, and 0.1-0.5), ``RandomBiasField`` and ``RandomNoise``, on
   the slice as a one-voxel-thick volume of 1.5 mm voxels;
@@ -101,6 +103,7 @@ test set (`degradation_seed`): each seed draws its own parameters.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 import zlib
@@ -177,6 +180,30 @@ def _in_plane_motion(interpolation: str = "linear", num_transforms: int = 2):
     return InPlaneMotion(
         image_interpolation=interpolation, num_transforms=num_transforms
     )
+
+
+@contextlib.contextmanager
+def _torchio_magnitude():
+    """TorchIO's ``Motion`` keeping the magnitude of its reconstruction.
+
+    ``Motion.add_artifact`` keeps the real part of the inverse Fourier
+    transform; a scanner exports the magnitude. Within the block the
+    inverse transform returns its magnitude (as complex numbers, whose real
+    part ``add_artifact`` then takes).
+    """
+    from torchio.transforms.augmentation.intensity.random_motion import Motion
+
+    inverse = Motion.inv_fourier_transform
+
+    def magnitude(spectrum):
+        return inverse(spectrum).abs().to(spectrum.dtype)
+
+    Motion.inv_fourier_transform = staticmethod(magnitude)
+    try:
+        yield
+    finally:
+        # Back to the one ``Motion`` inherits.
+        del Motion.inv_fourier_transform
 
 
 def _unit(image: np.ndarray) -> np.ndarray:
@@ -333,6 +360,13 @@ def make_cases() -> list[tuple[str, str, Callable]]:
     def tio_in_plane_case(transform):
         return lambda image, seed: _unit(_torchio_in_plane(transform, image, seed))
 
+    def tio_in_plane_magnitude_case(transform):
+        def degrade(image, seed):
+            with _torchio_magnitude():
+                return _unit(_torchio_in_plane(transform, image, seed))
+
+        return degrade
+
     cases = [
         ("clean", "keep", lambda image, seed: image),
         (
@@ -369,6 +403,11 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             "TorchIO motion, one movement, k-space split in-plane",
             "blur",
             tio_in_plane_case(_in_plane_motion(num_transforms=1)),
+        ),
+        (
+            "TorchIO motion, one movement, magnitude image",
+            "blur",
+            tio_in_plane_magnitude_case(_in_plane_motion(num_transforms=1)),
         ),
         (
             "TorchIO motion on (H, W, 1): rigid resampling",
