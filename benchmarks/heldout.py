@@ -12,8 +12,7 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
   TorchIO keeps it and its magnitude as a scanner shows it),
   ``RandomAnisotropy`` 2x and 3x along either in-plane axis, interpolated
   back linearly or copied back by nearest neighbour, and with its factor
-  drawn from 2-3
-  (back linearly), ``RandomGhosting``, ``RandomSpike`` (its default
+  drawn from 2-3 (back linearly), ``RandomGhosting``, ``RandomSpike`` (its default
   intensity 1-3, and 0.1-0.5), ``RandomBiasField`` and ``RandomNoise``, on
   the slice as a one-voxel-thick volume of 1.5 mm voxels;
 - MONAI, when installed (``pip install monai``; its rows are left out
