@@ -193,6 +193,7 @@ def _torchio_magnitude():
     from torchio.transforms.augmentation.intensity.random_motion import Motion
 
     inverse = Motion.inv_fourier_transform
+    own = Motion.__dict__.get("inv_fourier_transform")
 
     def magnitude(spectrum):
         return inverse(spectrum).abs().to(spectrum.dtype)
@@ -201,8 +202,11 @@ def _torchio_magnitude():
     try:
         yield
     finally:
-        # Back to the one ``Motion`` inherits.
-        del Motion.inv_fourier_transform
+        # Back to ``Motion``'s own, or to the one it inherits.
+        if own is None:
+            del Motion.inv_fourier_transform
+        else:
+            Motion.inv_fourier_transform = own
 
 
 def _unit(image: np.ndarray) -> np.ndarray:
