@@ -364,9 +364,11 @@ def make_cases() -> list[tuple[str, str, Callable]]:
         return lambda image, seed: _unit(_torchio_in_plane(transform, image, seed))
 
     def tio_in_plane_magnitude_case(transform):
+        real_part = tio_in_plane_case(transform)
+
         def degrade(image, seed):
             with _torchio_magnitude():
-                return _unit(_torchio_in_plane(transform, image, seed))
+                return real_part(image, seed)
 
         return degrade
 
