@@ -311,7 +311,7 @@ def test_single_movement_draws_one_movement_near_the_middle():
     draws = [DEGRADATIONS["single_movement"].draw_params(rng) for _ in range(2000)]
     for params in draws:
         (time,) = params["times"]
-        assert 0.4 <= time <= 0.6
+        assert 0.35 <= time <= 0.65
         ((rows, columns),) = params["translations"]
         assert max(abs(rows), abs(columns)) <= 6.0
         (rotation,) = params["rotations"]
