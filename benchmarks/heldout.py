@@ -60,9 +60,14 @@ no bar; the table gives the share called blurred.
 Usage::
 
     python benchmarks/heldout.py [--data ../shared/data]
-                                 [--families features,cnn,hybrid]
+                                 [--families features,cnn,hybrid
+                                  | --model PATH | --model builtin]
                                  [--seed N | --seeds 0-6] [--no-outer-features]
                                  [--sigma] [--out-md FILE] [--plot PNG]
+
+``--model`` tests a saved model (``blurkit train``'s), or the built-in one,
+as it is, on every seed's test images, instead of training the families on
+each seed's split (the README's figures of the built-in model).
 
 The features and hybrid families read the outer features, the fringe and the
 detail shift, as blurkit's defaults do (``+outer`` says so too); ``+plain`` (or
@@ -653,8 +658,23 @@ def _predictions(models: dict, cases, x_test, y_test, seed: int):
         yield case, kind, expected, {n: m.predict(stack) for n, m in models.items()}
 
 
+class _Fitted:
+    """A fitted model (``--model``), tested as it is: ``fit`` keeps it."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return self.model.predict(X)
+
+
 def _fit(models: dict, x_fit, y_fit) -> None:
     for name, model in models.items():
+        if isinstance(model, _Fitted):
+            continue
         start = time.perf_counter()
         _say(f"Training {name} on {len(y_fit)} images...")
         model.fit(x_fit, y_fit)
@@ -924,7 +944,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = REPO.parent / "shared" / "data"
     parser.add_argument("--data", type=Path, default=default)
-    parser.add_argument("--families", default="features")
+    parser.add_argument(
+        "--families",
+        default=None,
+        help="families trained on each seed's split (default: features)",
+    )
+    parser.add_argument(
+        "--model",
+        help="instead of --families: a model saved by blurkit train, or "
+        "'builtin', tested as it is",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-md", type=Path)
     parser.add_argument(
@@ -959,8 +988,28 @@ def main(argv=None) -> int:
     if not (args.data / "train" / "subjects.tsv").is_file():
         print(f"{args.data}: no challenge data (train/subjects.tsv)", file=sys.stderr)
         return 2
-    families = [f for f in args.families.split(",") if f]
-    for name in families:
+    if args.model is not None and (
+        args.families is not None or args.outer_features is not None
+    ):
+        parser.error("--model tests a trained model: not with --families")
+    make_models = None
+    if args.model is not None:
+        try:
+            model, _ = blurkit.load_model(
+                None if args.model == "builtin" else args.model
+            )
+        except blurkit.BlurkitInputError as exc:
+            print(f"heldout.py: error: {exc}", file=sys.stderr)
+            return 2
+        name = "built-in" if args.model == "builtin" else Path(args.model).name
+        families = [name]
+
+        def make_models(families, seed):
+            return {name: _Fitted(model)}
+
+    else:
+        families = [f for f in (args.families or "features").split(",") if f]
+    for name in families if make_models is None else ():
         family, *extras = name.split("+")
         if (
             family not in blurkit.FAMILIES
@@ -976,7 +1025,11 @@ def main(argv=None) -> int:
             return 2
     if args.seeds:
         kinds, counts, misses = seed_counts(
-            args.data, families, _seed_list(args.seeds), args.outer_features
+            args.data,
+            families,
+            _seed_list(args.seeds),
+            args.outer_features,
+            make_models=make_models,
         )
         table = seeds_table(families, counts, misses)
         print(table)
@@ -987,7 +1040,11 @@ def main(argv=None) -> int:
             _say(f"Wrote {args.plot}")
         return 0
     x_fit, y_fit, x_test, y_test = _split(args.data, args.seed)
-    models = _models(families, args.seed, args.outer_features)
+    if make_models is None:
+        models = _models(families, args.seed, args.outer_features)
+    else:
+        models = make_models(families, args.seed)
+        models["Laplacian"] = _models([], args.seed)["Laplacian"]
     _fit(models, x_fit, y_fit)
     rows = []
     for case, kind, expected, predicted in _predictions(
