@@ -11,7 +11,7 @@ training fold is augmented and every validation fold stays clean.
 from __future__ import annotations
 
 import json
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,10 @@ class DegradationAugmenter(BaseEstimator):
         blurred input when only blurs are selected) gets no copies.
     degradations : list of str or None, default=None
         Names of the degradations to draw from; None means all of them.
+    weights : dict or None, default=None
+        Weights that replace ``Degradation.weight`` for the degradations
+        named, e.g. ``{"ghosting": 2}`` draws ghosts twice as often as the
+        registry does; the others keep theirs. Each a positive number.
     keep_original : bool, default=True
         Whether the output starts each input's group with the input itself.
     random_state : int, RandomState instance, Generator or None, default=None
@@ -116,16 +120,22 @@ class DegradationAugmenter(BaseEstimator):
     (8, 32, 32)
     """
 
+    # An augmenter saved in a model file before ``weights`` existed loads
+    # without the attribute: it reads as None, the registry's weights.
+    weights = None
+
     def __init__(
         self,
         *,
         n_copies: int = 4,
         degradations: list[str] | None = None,
+        weights: dict[str, float] | None = None,
         keep_original: bool = True,
         random_state: Any = None,
     ):
         self.n_copies = n_copies
         self.degradations = degradations
+        self.weights = weights
         self.keep_original = keep_original
         self.random_state = random_state
 
@@ -144,6 +154,29 @@ class DegradationAugmenter(BaseEstimator):
                 f"Expected degradations among {sorted(DEGRADATIONS)}, got {names!r}."
             )
         return names
+
+    def _weights(self, names) -> dict[str, float]:
+        """Each name's weight: the registry's, or ``weights``' if given."""
+        chosen = dict(self.weights or {})
+        unknown = sorted(set(chosen) - set(DEGRADATIONS))
+        if unknown:
+            raise ValueError(
+                f"Expected weights for degradations among {sorted(DEGRADATIONS)}, "
+                f"got {unknown!r}."
+            )
+        for name, weight in chosen.items():
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, Real)
+                or not np.isfinite(weight)
+                or weight <= 0
+            ):
+                raise ValueError(
+                    f"Expected a positive weight for {name!r}, got {weight!r}."
+                )
+        return {
+            name: float(chosen.get(name, DEGRADATIONS[name].weight)) for name in names
+        }
 
     def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray | list, np.ndarray]:
         """Return the inputs (if kept) and their degraded copies, with labels.
@@ -174,6 +207,7 @@ class DegradationAugmenter(BaseEstimator):
                 f"Expected n_copies, an int >= 0 or 'auto', got {n_copies!r}."
             )
         names = self._selected_names()
+        weight_of = self._weights(names)
         images = check_images(X)
         if auto:
             n_copies = max(
@@ -200,7 +234,7 @@ class DegradationAugmenter(BaseEstimator):
             candidates[label] = [
                 name for name in names if label in DEGRADATIONS[name].applies_to
             ]
-            weights = np.array([DEGRADATIONS[n].weight for n in candidates[label]])
+            weights = np.array([weight_of[n] for n in candidates[label]])
             probabilities[label] = weights / weights.sum() if len(weights) else None
         X_out, y_out, applied, indices = [], [], [], []
         for index, (image, label) in enumerate(zip(images, y, strict=True)):

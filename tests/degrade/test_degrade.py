@@ -615,6 +615,65 @@ def test_augmenter_validates_its_inputs(small_set):
         DegradationAugmenter().fit_resample(X * 255, y)
 
 
+def test_augmenter_weights_replace_the_registrys(small_set):
+    X, y = small_set
+    names = ["gaussian_blur", "noise"]
+    # noise (weight 8) against one Gaussian blur (weight 1), for sharp inputs.
+    assert DEGRADATIONS["noise"].weight > DEGRADATIONS["gaussian_blur"].weight
+
+    def share_of_blurs(weights):
+        augmenter = DegradationAugmenter(
+            n_copies=50, degradations=names, weights=weights, random_state=0
+        )
+        augmenter.fit_resample(X[y == 1], y[y == 1])
+        drawn = [name for name, _ in augmenter.degradations_applied_ if name]
+        return drawn.count("gaussian_blur") / len(drawn)
+
+    registry = DEGRADATIONS["gaussian_blur"].weight / sum(
+        DEGRADATIONS[name].weight for name in names
+    )
+    assert abs(share_of_blurs(None) - registry) < 0.06
+    # The blur given the noise's weight: half of the draws, about.
+    assert (
+        abs(share_of_blurs({"gaussian_blur": DEGRADATIONS["noise"].weight}) - 0.5)
+        < 0.08
+    )
+    # An empty dict is the registry's weights: the same draws.
+    a, _ = DegradationAugmenter(weights={}, random_state=0).fit_resample(X, y)
+    b, _ = DegradationAugmenter(random_state=0).fit_resample(X, y)
+    for first, second in zip(a, b, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({"sharpen": 2}, "degradations among"),
+        ({"ghosting": 0}, "positive weight for 'ghosting'"),
+        ({"ghosting": -1.0}, "positive weight"),
+        ({"ghosting": float("inf")}, "positive weight"),
+        ({"ghosting": True}, "positive weight"),
+        ({"ghosting": "2"}, "positive weight"),
+    ],
+)
+def test_augmenter_rejects_bad_weights(small_set, weights, message):
+    X, y = small_set
+    with pytest.raises(ValueError, match=message):
+        DegradationAugmenter(weights=weights).fit_resample(X, y)
+
+
+def test_augmenter_saved_before_weights_reads_the_registrys(small_set):
+    X, y = small_set
+    old = DegradationAugmenter(n_copies=2, random_state=0)
+    # As an augmenter restored from a file written before the parameter.
+    del old.__dict__["weights"]
+    assert old.get_params()["weights"] is None
+    X1, _ = old.fit_resample(X, y)
+    X2, _ = DegradationAugmenter(n_copies=2, random_state=0).fit_resample(X, y)
+    for first, second in zip(X1, X2, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
 # --------------------------------------------------------------------------
 # AugmentedClassifier
 
