@@ -659,13 +659,10 @@ def _predictions(models: dict, cases, x_test, y_test, seed: int):
 
 
 class _Fitted:
-    """A fitted model (``--model``), tested as it is: ``fit`` keeps it."""
+    """A fitted model (``--model``), tested as it is: `_fit` passes it by."""
 
     def __init__(self, model):
         self.model = model
-
-    def fit(self, X, y):
-        return self
 
     def predict(self, X):
         return self.model.predict(X)
@@ -1009,20 +1006,21 @@ def main(argv=None) -> int:
 
     else:
         families = [f for f in (args.families or "features").split(",") if f]
-    for name in families if make_models is None else ():
-        family, *extras = name.split("+")
-        if (
-            family not in blurkit.FAMILIES
-            or not set(extras) <= {"outer", "plain", "fringe", "shift", "noshift"}
-            or (extras and family == "cnn")
-        ):
-            print(
-                f"heldout.py: unknown family {name!r}; expected "
-                f"{', '.join(blurkit.FAMILIES)}, the features or hybrid "
-                "optionally with +plain, +plain+fringe, +plain+shift or +noshift",
-                file=sys.stderr,
-            )
-            return 2
+        for name in families:
+            family, *extras = name.split("+")
+            if (
+                family not in blurkit.FAMILIES
+                or not set(extras) <= {"outer", "plain", "fringe", "shift", "noshift"}
+                or (extras and family == "cnn")
+            ):
+                print(
+                    f"heldout.py: unknown family {name!r}; expected "
+                    f"{', '.join(blurkit.FAMILIES)}, the features or hybrid "
+                    "optionally with +plain, +plain+fringe, +plain+shift or "
+                    "+noshift",
+                    file=sys.stderr,
+                )
+                return 2
     if args.seeds:
         kinds, counts, misses = seed_counts(
             args.data,

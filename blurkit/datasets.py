@@ -346,19 +346,15 @@ def make_builtin_model(*, log=None):
     BlurDetector
         Fitted; save it with :func:`blurkit.save_model`.
     """
-    from .features import SharpnessFeatures
     from .io import BUILTIN_FAMILY
     from .models import DegradationAugmenter, make_feature_pipeline
-    from .models._families import OUTER_FEATURES_OPTION
     from .workflow import train_detector
 
     grid = None
     if BUILTIN_FAMILY == "features":
-        flags = dict.fromkeys(OUTER_FEATURES_OPTION, True)
+        # The default features (make_feature_pipeline's), read linearly.
         grid = {
-            "estimator": [
-                make_feature_pipeline(degree=1, features=SharpnessFeatures(**flags))
-            ],
+            "estimator": [make_feature_pipeline(degree=1)],
             "estimator__classify__C": [0.1],
             "augmenter": [
                 DegradationAugmenter(
