@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from blurkit import SharpnessFeatures
 from blurkit.metrics import sharpness_features_stack
@@ -67,11 +68,43 @@ def test_a_wave_of_a_min_max_rescaled_export_is_taken_away(sharp):
     assert np.percentile(np.abs(despiked - expected)[inner], 99) < 0.01
 
 
-def test_a_wave_that_clips_the_head_is_left_as_it_is(sharp):
+@pytest.mark.parametrize("frequency", [(38, 17), (-52, 30)])
+def test_a_wave_that_clips_the_head_is_taken_away_and_its_holes_filled(
+    sharp, frequency
+):
     image = sharp[0]
-    # Amplitudes are shares of the image's range (here 1).
-    assert remove_spikes(_spiked(image, amplitude=0.8 * MAX_AMPLITUDE)) is not None
-    assert remove_spikes(_spiked(image, amplitude=2 * MAX_AMPLITUDE)) is None
+    # Amplitudes are shares of the image's range (here 1): this one clips
+    # the head's dark and bright pixels, not only the background.
+    wave = _wave(image.shape, frequency, 2 * MAX_AMPLITUDE)
+    spiked = np.clip(image + wave, 0.0, 1.0)
+    despiked = remove_spikes(spiked)
+    error = np.abs(despiked - image)
+    kept = (spiked > 0) & (spiked < 1)
+    assert np.median(error[kept]) < 0.006
+    # A clipped pixel is filled within what its clipping leaves possible
+    # (to the wave's estimate): at most 0 less the wave where clipped to 0,
+    # at least 1 less the wave where clipped to 1.
+    at_low, at_high = spiked == 0, spiked == 1
+    assert np.all(despiked[at_low] <= np.maximum(0.0, -wave[at_low]) + 0.02)
+    assert np.all(despiked[at_high] >= 1 - wave[at_high] - 0.02)
+    # The dark head pixels the troughs clipped to 0, holes left as they
+    # were, are filled closer to the clean slice.
+    holes = at_low & (image > 0.02)
+    assert holes.sum() > 100
+    assert error[holes].mean() < 0.7 * image[holes].mean()
+    # The background stays dark: its troughs take what the crests beside
+    # them read once the wave is gone (0), except beside the head, whose
+    # pixels are neighbours too.
+    head = ndimage.binary_dilation(image > 0.02, iterations=2)
+    background = at_low & ~head
+    assert background.sum() > 1000
+    assert np.median(despiked[background]) == 0
+    assert despiked[background].max() < 0.05
+    # Over the whole slice most of the wave is gone.
+    assert error.mean() < 0.2 * np.abs(spiked - image).mean()
+    # A weaker wave's clipped pixels (the background) stay as they are.
+    weak = _spiked(image, frequency, amplitude=0.8 * MAX_AMPLITUDE)
+    assert np.all(remove_spikes(weak)[weak == 0] == 0)
 
 
 def test_a_strong_wave_of_an_unclipped_image_is_taken_away(sharp):
