@@ -24,9 +24,11 @@ the 16 validation images (48 sharp, 48 blurred), degraded by
   truncation by cropping the centred spectrum and zero-padding it back (2x,
   both axes or one), Gibbs ringing (3x), and phase errors on a block of
   30-50% of the k-space lines (a translation of 2-6 px while they were
-  acquired), 2x coarser sampling by ``scipy.ndimage.zoom`` without
-  anti-aliasing, back by linear or cubic interpolation, thick slices 2-3x
-  copied back by ``scipy.ndimage.zoom``'s
+  acquired), rigid motion in centric order (the outer 30-50% of the lines of
+  both sides acquired after a rotation of 2-5 degrees and a translation of
+  2-5 px, SciPy's ``rotate`` and ``shift``), 2x coarser sampling by
+  ``scipy.ndimage.zoom`` without anti-aliasing, back by linear or cubic
+  interpolation, thick slices 2-3x copied back by ``scipy.ndimage.zoom``'s
   nearest neighbour, and periodic ghosting as TorchIO draws it but shown as the
   magnitude image a scanner exports (TorchIO keeps the real part).
 
@@ -269,6 +271,31 @@ def _phase_errors(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.abs(np.fft.ifft2(spectrum))
 
 
+def _centric_motion(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rigid motion late in a centric acquisition, shown as the magnitude.
+
+    The lines are acquired from the centre of k-space outward, so the last
+    30-50% of them are the outer lines of both sides: they come from the
+    slice rotated by 2-5 degrees and translated by 2-5 px per axis (SciPy's
+    cubic ``rotate`` and ``shift``), either sign, along either axis. The
+    coarse image stays where it was; its finest detail is displaced.
+    """
+    from scipy import ndimage
+
+    axis = int(rng.integers(2))
+    angle = rng.uniform(2, 5) * rng.choice([-1, 1])
+    shift = rng.uniform(2, 5, size=2) * rng.choice([-1, 1], 2)
+    moved = ndimage.shift(
+        ndimage.rotate(image, angle, reshape=False, order=3), shift, order=3
+    )
+    n = image.shape[axis]
+    # Each line's place in a centric acquisition: by |frequency|.
+    rank = np.argsort(np.argsort(np.abs(np.fft.fftfreq(n)), kind="stable"))
+    late = np.expand_dims(rank >= n - int(rng.uniform(0.3, 0.5) * n), 1 - axis)
+    spectrum = np.where(late, np.fft.fft2(moved), np.fft.fft2(image))
+    return np.abs(np.fft.ifft2(spectrum))
+
+
 def _magnitude_ghosting(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Periodic ghosts as a scanner shows them: the magnitude image.
 
@@ -429,6 +456,13 @@ def make_cases() -> list[tuple[str, str, Callable]]:
             "blur",
             lambda image, seed: _unit(
                 _phase_errors(image, np.random.default_rng(seed))
+            ),
+        ),
+        (
+            "rigid motion, centric order: outer 30-50% of the lines moved (SciPy)",
+            "blur",
+            lambda image, seed: _unit(
+                _centric_motion(image, np.random.default_rng(seed))
             ),
         ),
         (
