@@ -47,7 +47,8 @@ likelihoods cross.
 
 Usage::
 
-    python benchmarks/robustness.py [--data DIR] [--model MODEL_FILE]
+    python benchmarks/robustness.py [--data DIR]
+                                    [--model MODEL_FILE | --model builtin]
                                     [--out-md FILE] [--plot FILE]
 
 ``DIR`` defaults to ``../shared/data`` (the challenge data, next to the
@@ -542,7 +543,10 @@ def main(argv=None) -> int:
         "(default: ../shared/data if it exists, else data)",
     )
     parser.add_argument(
-        "--model", type=Path, default=None, help="a saved blurkit model to test"
+        "--model",
+        default=None,
+        help="a saved blurkit model to test, or 'builtin' (the model shipped "
+        "in the package)",
     )
     parser.add_argument(
         "--family",
@@ -589,7 +593,9 @@ def main(argv=None) -> int:
 
     if args.model is not None:
         _say(f"Loading {args.model}...")
-        detector, _ = blurkit.load_model(args.model)
+        detector, _ = blurkit.load_model(
+            None if args.model == "builtin" else Path(args.model)
+        )
         model_desc = f"blurkit: saved model {args.model}"
     else:
         _say(f"Training blurkit's default model on {data / 'train'}...")

@@ -70,8 +70,11 @@ SPARSITY_CLEAN = 1.8
 challenge's clean sharp slices (1.79 on its training set, 1.87 on its
 validation set; blurred slices read about 0.9). A spike's plane wave is
 detail as little sparse as can be (a sinusoid's kurtosis is 1.5): strong
-spikes, which `despike` leaves in place, lowered ``sparsity`` by 0.3 to
-1.3 and a model called such sharp slices blurred."""
+spikes, which `despike` left in place until 2026-12-06, lowered
+``sparsity`` by 0.3 to 1.3 and a model called such sharp slices blurred.
+A slice whose wave `despike` takes away reads its own value without it;
+this one stands for the others (no peak stands out enough, or ``despike``
+is off)."""
 
 EROSION = 3
 """Pixels taken off the head's outline (a diamond of that city-block radius)."""

@@ -17,7 +17,8 @@ image's grid falls on one frequency (`remove_spikes`):
   distance of 2 from it;
 - its wave is taken away where the image lies between its minimum and its
   maximum (where the clipping kept it); a pixel at either was clipped and
-  stays (a background of 0 stays 0, a saturated pixel saturated). The
+  stays (a background of 0 stays 0, a saturated pixel saturated), unless
+  the wave is strong (below). The
   wave's coefficient is read from the image, then from the image less its
   current estimate, `_ITERATIONS` times, which recovers what the clipping
   took from it.
@@ -42,7 +43,8 @@ of 2,688 to 102: a model that no longer sees spiked slices that look moved
 draws its line closer to the moved ones (see the README). Filling the
 clipped pixels of strong waves, rather than leaving those slices as they
 were, took TorchIO's default spikes (intensity 1-3) labelled wrong from 6
-to 3 of 5,376, every other row within a slice or two.
+to 1 of 5,376 (to 3 with the mean of every unclipped neighbour), every
+other row within a slice.
 """
 
 from __future__ import annotations
@@ -220,7 +222,8 @@ def remove_spikes(image: np.ndarray) -> np.ndarray | None:
     amplitude = sum(
         f * magnitude[r, c] / size for f, (r, c) in zip(factors, peaks, strict=True)
     )
-    # Pixels at the image's minimum or maximum were clipped: they stay.
+    # Pixels at the image's minimum or maximum were clipped: they stay, or
+    # are filled where the waves are strong.
     kept = (image > low) & (image < high)
     clipped = 1.0 - np.count_nonzero(kept) / size
     strong = amplitude > MAX_AMPLITUDE * (high - low) and clipped > MAX_CLIPPED_SHARE
@@ -246,12 +249,12 @@ def remove_spikes(image: np.ndarray) -> np.ndarray | None:
     if strong:
         shape = (height, width)
         despiked = _fill_clipped(
-            image, despiked, wave.reshape(shape), kept.reshape(shape), ndimage
+            image, despiked, wave.reshape(shape), kept.reshape(shape)
         )
     return np.clip(despiked, low, high)
 
 
-def _fill_clipped(image, despiked, wave, kept, ndimage) -> np.ndarray:
+def _fill_clipped(image, despiked, wave, kept) -> np.ndarray:
     """``despiked`` with each pixel outside ``kept`` (clipped) filled.
 
     A pixel clipped to the maximum takes the Gaussian-weighted mean of its
@@ -265,6 +268,8 @@ def _fill_clipped(image, despiked, wave, kept, ndimage) -> np.ndarray:
     least the maximum less the wave where clipped to the maximum. A pixel
     with no such neighbour takes the middle of those values.
     """
+    from scipy import ndimage
+
     low, high = image.min(), image.max()
     at_low = image <= low
     lowest = np.where(at_low, low, high - wave)
