@@ -289,10 +289,14 @@ def _centric_motion(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         ndimage.rotate(image, angle, reshape=False, order=3), shift, order=3
     )
     n = image.shape[axis]
-    # Each line's place in a centric acquisition: by |frequency|.
-    rank = np.argsort(np.argsort(np.abs(np.fft.fftfreq(n)), kind="stable"))
-    late = np.expand_dims(rank >= n - int(rng.uniform(0.3, 0.5) * n), 1 - axis)
-    spectrum = np.where(late, np.fft.fft2(moved), np.fft.fft2(image))
+    # The lines in the order of a centric acquisition (by |frequency|): the
+    # last ones came from the moved slice.
+    order = np.argsort(np.abs(np.fft.fftfreq(n)), kind="stable")
+    late = np.zeros(n, dtype=bool)
+    late[order[n - int(rng.uniform(0.3, 0.5) * n) :]] = True
+    spectrum = np.where(
+        np.expand_dims(late, 1 - axis), np.fft.fft2(moved), np.fft.fft2(image)
+    )
     return np.abs(np.fft.ifft2(spectrum))
 
 

@@ -249,13 +249,14 @@ def remove_spikes(image: np.ndarray) -> np.ndarray | None:
     if strong:
         shape = (height, width)
         despiked = _fill_clipped(
-            image, despiked, wave.reshape(shape), kept.reshape(shape)
+            image, despiked, wave.reshape(shape), kept.reshape(shape), low, high
         )
     return np.clip(despiked, low, high)
 
 
-def _fill_clipped(image, despiked, wave, kept) -> np.ndarray:
-    """``despiked`` with each pixel outside ``kept`` (clipped) filled.
+def _fill_clipped(image, despiked, wave, kept, low, high) -> np.ndarray:
+    """``despiked`` with each pixel outside ``kept`` (clipped to the image's
+    minimum ``low`` or maximum ``high``) filled.
 
     A pixel clipped to the maximum takes the Gaussian-weighted mean of its
     unclipped neighbours where the wave is at most 0; one clipped to the
@@ -270,7 +271,6 @@ def _fill_clipped(image, despiked, wave, kept) -> np.ndarray:
     """
     from scipy import ndimage
 
-    low, high = image.min(), image.max()
     at_low = image <= low
     lowest = np.where(at_low, low, high - wave)
     highest = np.maximum(lowest, np.where(at_low, low - wave, high))
