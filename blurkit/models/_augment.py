@@ -57,7 +57,7 @@ class DegradationAugmenter(BaseEstimator):
     less than half of the time (45%: the image-space blurs, ``"blur+noise"``
     weighted 5, and the MRI acquisition blurs made in k-space, most weighted
     2, against the label-keeping changes, Gaussian noise weighted 8 and
-    Rician noise 4, JPEG 3, acquisition artifacts such as ghosting and k-space
+    Rician noise 4, JPEG and ghosting 3, acquisition artifacts such as k-space
     spikes among them, the thrice-weighted ``"dim_sharp"`` and the
     twice-weighted ``"soften_sharp"``) and
     a blurred input only label-keeping copies, so the output holds more

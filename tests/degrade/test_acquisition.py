@@ -21,6 +21,7 @@ from blurkit.degrade._acquisition_draws import draw_grid_resampling
 ACQUISITION_BLURS = (
     "kspace_motion",
     "single_movement",
+    "centric_movement",
     "truncate_kspace",
     "gibbs_ringing",
     "thick_slices",
@@ -322,6 +323,46 @@ def test_single_movement_draws_one_movement_near_the_middle():
     assert {params["axis"] for params in draws} == {0, 1}
     assert abs(np.mean([params["magnitude"] for params in draws]) - 0.5) < 0.04
     assert abs(np.mean([params["rotations"][0] > 0 for params in draws]) - 0.5) < 0.04
+
+
+def test_centric_movement_draws_move_the_outer_lines_of_both_sides():
+    rng = np.random.default_rng(0)
+    draws = [DEGRADATIONS["centric_movement"].draw_params(rng) for _ in range(2000)]
+    for params in draws:
+        assert params["ordering"] == "centric"
+        # At rest first: the centre lines, acquired first, keep the image
+        # where it was; the last 30-50% of the lines moved.
+        assert params["reference"] == "first"
+        (time,) = params["times"]
+        assert 0.5 <= time <= 0.7
+        (rotation,) = params["rotations"]
+        assert 2.0 <= abs(rotation) <= 10.0
+    assert {params["axis"] for params in draws} == {0, 1}
+    assert abs(np.mean([params["magnitude"] for params in draws]) - 0.5) < 0.04
+
+
+def test_centric_movement_keeps_the_coarse_image_in_place():
+    # A pure translation late in a centric acquisition: the lines within
+    # 0.25 cycles per pixel of the centre (acquired in the first half) are
+    # the image's own, those beyond 0.35 the moved copy's, on both sides.
+    image = phantom((64, 64), seed=2, low=0.3, high=0.7)
+    params = DEGRADATIONS["centric_movement"].draw_params(np.random.default_rng(1))
+    params.update(rotations=[0.0], translations=[(0.0, 3.0)], magnitude=False)
+    moved = DEGRADATIONS["centric_movement"].func(image, **params)
+    axis = params["axis"]
+    original = np.fft.fft2(image.astype(np.float64))
+    spectrum = np.fft.fft2(moved.astype(np.float64))
+    f = np.expand_dims(np.abs(np.fft.fftfreq(64)), 1 - axis)
+    inner = np.broadcast_to(f < 0.25, spectrum.shape)
+    outer = np.broadcast_to(f > 0.35, spectrum.shape)
+    ramp = np.exp(-2j * np.pi * 3.0 * np.fft.fftfreq(64))[np.newaxis, :]
+    scale = np.abs(original[0, 0])
+    assert np.abs(spectrum - original)[inner].max() < 1e-4 * scale
+    shifted = np.broadcast_to(original * ramp, spectrum.shape)
+    assert np.abs(spectrum - shifted)[outer].max() < 1e-4 * scale
+    # and the outer lines did move: by as much as they hold.
+    change = np.abs(spectrum - original)[outer].max()
+    assert change > 0.5 * np.abs(original)[outer].max()
 
 
 def test_single_movement_is_nearly_the_average_of_two_moved_copies():
