@@ -53,12 +53,12 @@ class DegradationAugmenter(BaseEstimator):
       JPEG, flips, canvas size) keeps the input's label, so blurred inputs
       never become sharp.
 
-    With the default registry a sharp input gets a blurred copy a little
-    less than half of the time (45%: the image-space blurs, ``"blur+noise"``
+    With the default registry a sharp input gets a blurred copy 40% of the
+    time (the image-space blurs, ``"blur+noise"``
     weighted 5, and the MRI acquisition blurs made in k-space, most weighted
-    2, against the label-keeping changes, Gaussian noise weighted 8 and
-    Rician noise 4, JPEG and ghosting 3, acquisition artifacts such as k-space
-    spikes among them, the thrice-weighted ``"dim_sharp"`` and the
+    2, against the label-keeping changes, Gaussian noise weighted 12 and
+    Rician noise 4, JPEG 6 and ghosting 3, acquisition artifacts such as
+    k-space spikes among them, the thrice-weighted ``"dim_sharp"`` and the
     twice-weighted ``"soften_sharp"``) and
     a blurred input only label-keeping copies, so the output holds more
     blurred than sharp images; weight the classes in the downstream
