@@ -104,14 +104,7 @@ def draw_single_movement(rng: np.random.Generator) -> dict:
     TorchIO's single movements (``benchmarks/heldout.py``, seeds 0-13), and
     caught every one before 40% or after 60%.
     """
-    return {
-        "rotations": _signed(rng, *SINGLE_MOVEMENT_DEGREES, 1).tolist(),
-        "translations": _signed(rng, *MOTION_PIXELS, (1, 2)).tolist(),
-        "times": [float(rng.uniform(*SINGLE_MOVEMENT_TIMES))],
-        "axis": int(rng.integers(2)),
-        "reference": "centre",
-        "magnitude": bool(rng.random() < 0.5),
-    }
+    return _one_movement(rng, SINGLE_MOVEMENT_TIMES, reference="centre")
 
 
 def draw_centric_movement(rng: np.random.Generator) -> dict:
@@ -129,14 +122,28 @@ def draw_centric_movement(rng: np.random.Generator) -> dict:
     augmentation, the default model missed 354 of 2,688 held-out slices
     with such motion (``benchmarks/heldout.py``, 56 seeds).
     """
+    return _one_movement(
+        rng, CENTRIC_MOVEMENT_TIMES, reference="first", ordering="centric"
+    )
+
+
+def _one_movement(rng: np.random.Generator, times, **fixed) -> dict:
+    """``kspace_motion``'s parameters for one rigid movement (2-10 degrees,
+    up to 6 px per axis) at a time uniform in ``times``, along either axis,
+    the real part or the magnitude half of the time each; ``fixed`` adds
+    the parameters that are not drawn."""
+    rotations = _signed(rng, *SINGLE_MOVEMENT_DEGREES, 1).tolist()
+    translations = _signed(rng, *MOTION_PIXELS, (1, 2)).tolist()
+    time = float(rng.uniform(*times))
+    axis = int(rng.integers(2))
+    magnitude = bool(rng.random() < 0.5)
     return {
-        "rotations": _signed(rng, *SINGLE_MOVEMENT_DEGREES, 1).tolist(),
-        "translations": _signed(rng, *MOTION_PIXELS, (1, 2)).tolist(),
-        "times": [float(rng.uniform(*CENTRIC_MOVEMENT_TIMES))],
-        "axis": int(rng.integers(2)),
-        "reference": "first",
-        "magnitude": bool(rng.random() < 0.5),
-        "ordering": "centric",
+        "rotations": rotations,
+        "translations": translations,
+        "times": [time],
+        "axis": axis,
+        "magnitude": magnitude,
+        **fixed,
     }
 
 

@@ -435,12 +435,11 @@ _REGISTRY = {
         "in the other half (as an unclipped float image's export shows it). "
         "On a sharp image this is the contract's sharp+noise case. Weight 12, "
         "so that noisy sharp slices are taken neither for truncated ones nor "
-        "for moved ones: with weight 2, held-out sharp slices with noise of "
-        "5% kept whole were called blurred 12% of the time "
-        "(benchmarks/fixed_levels.py); 8 until the centric movements joined, "
-        "whose displaced fine detail noise of 1-2% resembles (with weight 8, "
-        "6-7 of 1,344 sharp slices with such noise called blurred, against "
-        "0-3 with 12).",
+        "for moved ones (benchmarks/fixed_levels.py): with weight 2, "
+        "held-out sharp slices with noise of 5% kept whole were called "
+        "blurred 12% of the time; with 8, once the augmentation drew "
+        '"centric_movement", whose displaced fine detail mild noise '
+        "resembles, 6-7 of 1,344 with noise of 1-2% (0-3 with 12).",
     ),
     "scale_intensity": Degradation(
         scale_intensity,
@@ -502,13 +501,13 @@ _REGISTRY = {
         _draw_quality,
         weight=6.0,
         description="JPEG round trip, quality uniform in [85, 100] (contract: "
-        ">= 90). Weight 3: JPEG's ringing puts faint detail just outside the "
-        "head, as motion does; with weight 1, 7.6% of held-out sharp slices "
-        "at quality 90 were called blurred (benchmarks/fixed_levels.py), and "
-        "2.1% with the reach feature, which tells the two apart (0.2% with "
-        "weight 3). Weight 6 since the centric movements joined: their "
-        "displaced fine detail looks like JPEG's too (with weight 3, 12 of "
-        "1,344 sharp slices at quality 90 called blurred; 1-2 with 6).",
+        ">= 90). Weight 6: JPEG's ringing puts faint detail just outside the "
+        "head, as motion does, and disturbs the finest detail, as "
+        '"centric_movement" does (benchmarks/fixed_levels.py): with weight '
+        "1, 7.6% of held-out sharp slices at quality 90 were called blurred, "
+        "2.1% with the reach feature, which tells JPEG from motion, and 0.2% "
+        "with weight 3; with 3, once the augmentation drew the centric "
+        "movements, 12 of 1,344 (1-2 with 6).",
     ),
     "dihedral": Degradation(
         dihedral,
