@@ -18,7 +18,9 @@ image's grid falls on one frequency (`remove_spikes`):
 - its wave is taken away where the image lies between its minimum and its
   maximum (where the clipping kept it); a pixel at either was clipped and
   stays (a background of 0 stays 0, a saturated pixel saturated), unless
-  the wave is strong (below). The
+  the wave is strong (below), or the image was not clipped (at most
+  `MAX_CLIPPED_SHARE` of its pixels at either, as in a min-max rescaled
+  export), where every pixel loses its wave. The
   wave's coefficient is read from the image, then from the image less its
   current estimate, `_ITERATIONS` times, which recovers what the clipping
   took from it.
@@ -176,7 +178,8 @@ def remove_spikes(image: np.ndarray) -> np.ndarray | None:
     -------
     ndarray of shape (H, W), float64, or None
         The image with each spike's wave taken away where the clipping kept
-        it, never below the image's minimum; None when no spike stands out
+        it, never below the image's minimum (an image that was not clipped,
+        everywhere, unclipped); None when no spike stands out
         (see `PEAK_RATIO`), or when the image is larger than `MAX_PIXELS`.
         Where strong waves clipped the image (`MAX_AMPLITUDE`), its clipped
         pixels are filled from their neighbours.
@@ -223,10 +226,15 @@ def remove_spikes(image: np.ndarray) -> np.ndarray | None:
         f * magnitude[r, c] / size for f, (r, c) in zip(factors, peaks, strict=True)
     )
     # Pixels at the image's minimum or maximum were clipped: they stay, or
-    # are filled where the waves are strong.
+    # are filled where the waves are strong. Unless there are too few of
+    # them (`MAX_CLIPPED_SHARE`): a min-max rescaled export puts one pixel
+    # at each, where the waves are too, and left there, they would read as
+    # single bright or dark dots, fine detail over the whole spectrum.
     kept = (image > low) & (image < high)
-    clipped = 1.0 - np.count_nonzero(kept) / size
-    strong = amplitude > MAX_AMPLITUDE * (high - low) and clipped > MAX_CLIPPED_SHARE
+    unclipped = 1.0 - np.count_nonzero(kept) / size <= MAX_CLIPPED_SHARE
+    if unclipped:
+        kept[:] = True
+    strong = amplitude > MAX_AMPLITUDE * (high - low) and not unclipped
     # Each spike's wave is a * cos + b * sin of its phase, where a and b are
     # the dot products of the image with them (one DFT term, not a whole
     # FFT), times the factor over the size.
@@ -251,7 +259,7 @@ def remove_spikes(image: np.ndarray) -> np.ndarray | None:
         despiked = _fill_clipped(
             image, despiked, wave.reshape(shape), kept.reshape(shape), low, high
         )
-    return np.clip(despiked, low, high)
+    return despiked if unclipped else np.clip(despiked, low, high)
 
 
 def _fill_clipped(image, despiked, wave, kept, low, high) -> np.ndarray:
