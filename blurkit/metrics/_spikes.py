@@ -193,8 +193,8 @@ def remove_spikes(image: np.ndarray) -> np.ndarray | None:
         The image with each spike's wave taken away where the clipping kept
         it, never below the image's minimum (an image that was not clipped
         loses it everywhere and is not clipped back); None when no spike
-        stands out
-        (see `PEAK_RATIO`), or when the image is larger than `MAX_PIXELS`.
+        stands out (see `PEAK_RATIO`), or when the image is larger than
+        `MAX_PIXELS`.
         Where strong waves clipped the image (`MAX_AMPLITUDE`), its clipped
         pixels are filled from their neighbours.
     """
