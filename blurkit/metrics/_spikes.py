@@ -161,11 +161,11 @@ def spike_candidates(power: np.ndarray, width: int) -> np.ndarray:
     # frequencies, which the weights do not always put below it.
     # (One argmax at a time: numpy's argpartition costs a hundred times
     # more on these rows, many of whose weights are 0.)
-    images = np.arange(n)[:, np.newaxis]
+    images = np.arange(n)
     strongest = np.empty((n, min(_CANDIDATE_PEAKS, weighted.shape[1])), dtype=np.intp)
     for i in range(strongest.shape[1]):
         strongest[:, i] = weighted.argmax(axis=1)
-        weighted[images[:, 0], strongest[:, i]] = -np.inf
+        weighted[images, strongest[:, i]] = -np.inf
     row, column = np.divmod(strongest, half)
     dy, dx = np.array(_ring(3)).T
     r = (row[..., np.newaxis] + dy) % height
@@ -174,8 +174,8 @@ def spike_candidates(power: np.ndarray, width: int) -> np.ndarray:
     mirrored = (c < 0) | (c > width // 2)
     c = np.where(c < 0, -c, np.where(c > width // 2, width - c, c))
     r = np.where(mirrored, (-r) % height, r)
-    around = power[images[..., np.newaxis], r, c].max(axis=2)
-    peak = power[images, row, column]
+    around = power[images[:, np.newaxis, np.newaxis], r, c].max(axis=2)
+    peak = power[images[:, np.newaxis], row, column]
     return np.any(peak > SPIKE_GATE * around, axis=1)
 
 
