@@ -292,7 +292,11 @@ class SharpnessFeatures(_ImageFeatures):
     finest band; others take a clean slice's values); with ``sparsity=True``,
     ``sparsity``: the log kurtosis of the fine detail over the head's
     interior, which the double exposure of one movement near the middle of
-    the acquisition lowers; and
+    the acquisition lowers; with ``coherence=True``, ``coherence``: how
+    well the finest detail of the less coherent in-plane axis lies on the
+    edges of the coarser image, against the other axis's, which motion
+    during the acquisition lowers by moving one axis's outer k-space lines;
+    and
     ``resampling``: the evidence that every 2nd or every 3rd line along an
     axis was interpolated from its neighbours, as when slices 2-3 times
     thicker, or a nearest-neighbour downsampling, are resampled back (0 for
@@ -321,8 +325,9 @@ class SharpnessFeatures(_ImageFeatures):
         motion during the acquisition and keep tight crops sharp, for about
         a sixth more computing time (see the README's figures). blurkit's
         models (:func:`~blurkit.make_feature_pipeline`, the hybrid) set
-        ``outer``, ``fringe``, ``detail_shift``, ``ghosts``, ``reach`` and
-        ``sparsity``; this transformer alone leaves them off.
+        ``outer``, ``fringe``, ``detail_shift``, ``ghosts``, ``reach``,
+        ``sparsity``, ``despike`` and ``coherence``; this transformer alone
+        leaves them off.
     fringe : bool, default=False
         Add ``fringe``: it catches motion that only changes phases (a
         translation while the outer k-space lines of one side are acquired),
@@ -351,6 +356,13 @@ class SharpnessFeatures(_ImageFeatures):
         and are left as they are (unless nothing was clipped, as in a
         min-max rescaled export), as are images above 1024x1024 pixels (the
         search's memory).
+    coherence : bool, default=False
+        Add ``coherence``: it catches motion during the acquisition that
+        leaves the band ratios and the background as they are, the outer
+        lines of both sides moved late in a centric acquisition or one
+        movement near the middle of a linear one, by the finest detail of
+        one axis lying off the coarser image's edges (see the README's
+        figures).
     image_shape : tuple of int, default=None
         Shape of the images when ``X`` is passed as a 2-D table of flattened
         images.
@@ -362,7 +374,7 @@ class SharpnessFeatures(_ImageFeatures):
         ``"each"``, 0 with False), plus 2 with ``outer=True``, plus 1 with
         ``fringe=True``, plus 1 with ``detail_shift=True``, plus 1 with
         ``ghosts=True``, plus 1 with ``reach=True``, plus 1 with
-        ``sparsity=True``.
+        ``sparsity=True``, plus 1 with ``coherence=True``.
 
     Notes
     -----
@@ -398,6 +410,7 @@ class SharpnessFeatures(_ImageFeatures):
         reach=False,
         sparsity=False,
         despike=False,
+        coherence=False,
         image_shape=None,
     ):
         self.band_edges = band_edges
@@ -411,6 +424,7 @@ class SharpnessFeatures(_ImageFeatures):
         self.reach = reach
         self.sparsity = sparsity
         self.despike = despike
+        self.coherence = coherence
         self.image_shape = image_shape
 
     def __setstate__(self, state):

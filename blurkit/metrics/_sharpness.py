@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_image, as_image_stack
+from ._coherence import COHERENCE_NAMES, COHERENCE_NONE, coherence_features
 from ._fringe import FRINGE_NAMES, fringe_features, tukey_spectrum
 from ._ghosts import GHOST_NAMES, GHOST_NONE, ghost_features_from_power
 from ._outer import OUTER_NAMES, OUTER_NONE, outer_and_streaks
@@ -59,6 +60,7 @@ OPTIONAL_FEATURES = {
     "reach": REACH_NAMES,
     "sparsity": SPARSITY_NAMES,
     "despike": (),
+    "coherence": COHERENCE_NAMES,
 }
 """The optional feature groups: each flag of `sharpness_features` and the
 names of the columns it adds, in their order (after ``noise_to_signal``,
@@ -197,6 +199,7 @@ def sharpness_features_stack(
     reach=False,
     sparsity=False,
     despike=False,
+    coherence=False,
 ) -> np.ndarray:
     """`sharpness_features` of each image of a stack: shape (n, n_features).
 
@@ -221,6 +224,7 @@ def sharpness_features_stack(
         reach,
         sparsity,
         despike,
+        coherence,
     )
 
 
@@ -231,6 +235,9 @@ _BLOCK = 16
 # 120x120; whole blocks, one at least): its numpy calls, each over a few
 # kilobytes per image, cost less per image in larger groups.
 _OUTER_POINTS = 2**18
+# Images per block of `coherence`: its transforms and their differences,
+# several copies of each image, stay in the processor's cache.
+_COHERENCE_BLOCK = 8
 # Pixels per block of `_whole_images`: a large image one at a time.
 _GHOST_PIXELS = 2**18
 
@@ -248,6 +255,7 @@ def _sharpness_features(
     reach=False,
     sparsity=False,
     despike=False,
+    coherence=False,
 ) -> np.ndarray:
     """`sharpness_features_stack` of a stack already checked by `_as_stack`."""
     edges = tuple(float(edge) for edge in np.asarray(band_edges).ravel())
@@ -264,6 +272,7 @@ def _sharpness_features(
     n_ghosts = len(GHOST_NAMES) if ghosts else 0
     n_reach = len(REACH_NAMES) if reach else 0
     n_sparsity = len(SPARSITY_NAMES) if sparsity else 0
+    n_coherence = len(COHERENCE_NAMES) if coherence else 0
     # The sparsity's sums, a block at a time; read once the noise is known.
     moments = np.zeros((n, 3)) if n_sparsity else None
     # Grids too small for the noise filter have no head: nothing outside it.
@@ -323,7 +332,7 @@ def _sharpness_features(
         spectrum, energy = _raw_power_spectrum(scratch, overwrite=True)
         power[block] = _band_means(spectrum, energy, w, edges, n_orientations)
         corner_noise[block] = _corner_noise(spectrum, energy, w)
-        if despike or n_sparsity:
+        if despike or n_sparsity or n_coherence:
             spiked[block] = spike_candidates(spectrum, w)
         del spectrum
     # Cells with no frequency of the grid (tiny images) hold no detail.
@@ -334,6 +343,7 @@ def _sharpness_features(
     high = power[:, 1:]
     n_bands = 2 * high.shape[1]
     n_extra = n_outer + n_fringe + n_shift + n_ghosts + n_reach + n_sparsity
+    n_extra += n_coherence
     features = np.empty((n, n_bands + 1 + n_extra + n_periods))
     features[:, 0:n_bands:2] = log10_ratio(high.mean(axis=2) - floor, reference)
     features[:, 1:n_bands:2] = log10_ratio(high.min(axis=2) - floor, reference)
@@ -352,7 +362,16 @@ def _sharpness_features(
         # out, a clean slice's value (and the slice's own where `despike`
         # takes the wave away and reads it again).
         values = sparsity_from_moments(moments, noise if subtract_noise else 0.0)
-        features[:, n_bands + n_extra] = np.where(spiked, SPARSITY_CLEAN, values)
+        column = n_bands + n_extra - n_coherence
+        features[:, column] = np.where(spiked, SPARSITY_CLEAN, values)
+    if n_coherence:
+        # Only slices with fine detail to compare (the motion gate's test),
+        # and no k-space spike standing out: a clipped strong wave's
+        # harmonics, and what `despike` leaves of it, are fine detail that
+        # lies along one axis, coherent or not. Those read a clean slice's
+        # value, with or without `despike`.
+        detailed = features[:, n_bands - 2] > FINE_DETAIL_GATE
+        features[:, n_bands + n_extra] = _coherence_features(stack, detailed & ~spiked)
     if gated:
         # The finest band's mean, the last band feature.
         open_ = ((outer_values[:, 0] > MOTION_GATE) | streaks) & (
@@ -373,14 +392,16 @@ def _sharpness_features(
     if despike and spiked.any():
         options = (edges, n_orientations, subtract_noise, resampling)
         flags = (outer, fringe, detail_shift, ghosts, reach, sparsity)
-        _read_despiked(stack, spiked, features, *options, *flags)
+        _read_despiked(stack, spiked, features, *options, *flags, coherence=coherence)
+        if n_coherence:
+            features[spiked, n_bands + n_extra] = COHERENCE_NONE
     return features
 
 
-def _read_despiked(stack, candidates, features, *options) -> None:
+def _read_despiked(stack, candidates, features, *options, coherence=False) -> None:
     """Compute again, in place, the features of the candidates whose k-space
     spikes `remove_spikes` takes away; ``options`` are `_sharpness_features`'
-    after the stack, ``despike`` left out."""
+    after the stack up to ``sparsity`` (``despike`` off)."""
     chosen, despiked = [], []
     for i in np.flatnonzero(candidates):
         image = remove_spikes(stack[i])
@@ -389,7 +410,21 @@ def _read_despiked(stack, candidates, features, *options) -> None:
             # 8-bit grey levels as blurkit reads them, as the other images.
             despiked.append(image / 255.0 if stack.dtype == np.uint8 else image)
     if chosen:
-        features[chosen] = _sharpness_features(np.stack(despiked), *options)
+        features[chosen] = _sharpness_features(
+            np.stack(despiked), *options, False, coherence
+        )
+
+
+def _coherence_features(stack, detailed) -> np.ndarray:
+    """``coherence`` of a stack's images, shape (n,): `coherence_features`
+    of their crops where ``detailed`` is True, a block of `_COHERENCE_BLOCK`
+    at a time; `COHERENCE_NONE` elsewhere."""
+    values = np.full(len(stack), COHERENCE_NONE)
+    chosen = np.flatnonzero(detailed)
+    for start in range(0, len(chosen), _COHERENCE_BLOCK):
+        block = chosen[start : start + _COHERENCE_BLOCK]
+        values[block] = coherence_features(_float32_crop(stack[block]))[:, 0]
+    return values
 
 
 def _tukey_features(stack, open_, n_fringe, n_shift) -> np.ndarray:
@@ -514,6 +549,7 @@ def sharpness_features(
     reach=False,
     sparsity=False,
     despike=False,
+    coherence=False,
 ) -> np.ndarray:
     """Noise- and contrast-robust sharpness features of an image.
 
@@ -567,6 +603,11 @@ def sharpness_features(
         Compute the features of an image with a k-space spike without the
         spike's plane wave (see :class:`blurkit.SharpnessFeatures`). Adds no
         feature.
+    coherence : bool, default=False
+        Add the feature ``coherence``: how well the finest detail lies on
+        the edges of the coarser image along the less coherent in-plane
+        axis, against the other, the trace of motion that moved one axis's
+        outer k-space lines (see Notes).
 
     Returns
     -------
@@ -579,7 +620,8 @@ def sharpness_features(
         with ``fringe=True``; then ``detail_shift`` with
         ``detail_shift=True``; then ``ghosts`` with ``ghosts=True``; then
         ``reach`` with ``reach=True``; then ``sparsity`` with
-        ``sparsity=True`` (``n_extra`` counts these, 0 to 7);
+        ``sparsity=True``; then ``coherence`` with ``coherence=True``
+        (``n_extra`` counts these, 0 to 8);
         last, the
         resampling features (0 for none, down to -3): ``n_resampling`` is 1,
         2 or 0.
@@ -726,6 +768,23 @@ def sharpness_features(
     wave away, its own value without it). See
     ``blurkit.metrics._sparsity``.
 
+    ``coherence`` (``coherence=True``), computed for slices with fine detail
+    (the last band's mean above ``FINE_DETAIL_GATE``; others read 0, a clean
+    slice's value), sees motion that moved the outer k-space lines of one
+    axis without leaving a trace outside the head: the outer lines of both
+    sides late in a centric acquisition, or one movement near the middle of
+    a linear one. Across a clean slice's edges, the gradient of the finest
+    detail points the way the coarser image's does, whatever the edge's
+    polarity; detail that moved does not. On the crop, for each axis, the
+    frequencies along it below 0.3 cycles per pixel and from 0.36 up, their
+    differences ``c`` and ``f`` between neighbours along both axes, 4
+    pixels off the border, and ``sum(f c |c|) / sum(|c|^3)``; then log10
+    of the smaller axis's over the larger's, clipped to [-1, 0] (clean
+    slices -0.2 to 0, moved ones -0.7 to -0.2), 0 where the larger is
+    below 0.003 (too little coherent fine detail). Each frequency's power
+    is capped at 100 times its band's median first: a k-space spike's wave
+    is fine detail off every edge. See ``blurkit.metrics._coherence``.
+
     ``despike`` (``despike=True``) reads a slice with a k-space spike
     without it. A spike adds a plane wave over the image; clipped, as an
     export keeps it, the wave's crests lift the background, which then reads
@@ -762,6 +821,8 @@ def sharpness_features(
     (21,)
     >>> sharpness_features(image, **flags, reach=True).shape
     (22,)
+    >>> sharpness_features(image, **flags, reach=True, coherence=True).shape
+    (23,)
     >>> bool(np.allclose(features, sharpness_features(1000 * image)))
     True
     """
@@ -778,4 +839,5 @@ def sharpness_features(
         reach,
         sparsity,
         despike,
+        coherence,
     )[0]

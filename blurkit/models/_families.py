@@ -40,6 +40,7 @@ OUTER_FEATURES_OPTION = (
     "reach",
     "sparsity",
     "despike",
+    "coherence",
 )
 """The :class:`~blurkit.SharpnessFeatures` flags that blurkit's models set
 by default, and `with_outer_features` (``--[no-]outer-features``) sets."""
@@ -59,7 +60,10 @@ errors); without them (152 terms) 0.1 caught more motion and truncation
 than 0.03. With ``reach`` (275 terms) 0.03 stays: over seeds 0-27 it
 missed 42 phase errors and labelled 61 other images wrong, 0.01 38 and 67,
 0.1 48 and 69. With ``sparsity`` (299 terms) it was kept without a new
-search.
+search; with ``coherence`` (324 terms) too: over seeds 0-13 (features
+cached per seed) 0.01 to 0.1 missed 11-16 centric motions, 11-15 phase
+errors and 19-25 single movements, and labelled 8-10 label-keeping slices
+wrong, 0.03 in the middle of each.
 """
 
 
@@ -82,14 +86,15 @@ def make_feature_pipeline(*, degree=2, C=None, features=None):
     C : float or None, default=None
         Inverse regularisation strength of the logistic regression; None
         means, with ``degree=2``, 0.03 for features with the outer ones (the
-        default features, 299 terms) and 0.1 for features without them (152
+        default features, 324 terms) and 0.1 for features without them (152
         terms; `QUADRATIC_C`), and 10 with ``degree=1``.
     features : transformer, default=None
         The feature extractor; None means :class:`SharpnessFeatures` with
         the outer features, the fringe, the detail shift, the ghosts, the
-        reach and the sparsity, k-space spikes taken away (``outer=True,
-        fringe=True, detail_shift=True, ghosts=True, reach=True,
-        sparsity=True, despike=True``: see :func:`with_outer_features`).
+        reach, the sparsity and the coherence, k-space spikes taken away
+        (``outer=True, fringe=True, detail_shift=True, ghosts=True,
+        reach=True, sparsity=True, despike=True, coherence=True``: see
+        :func:`with_outer_features`).
 
     Returns
     -------
@@ -250,7 +255,7 @@ def with_outer_features(estimator, enabled=True):
     """A clone of ``estimator`` with or without the outer features.
 
     Sets ``outer``, ``fringe``, ``detail_shift``, ``ghosts``, ``reach``,
-    ``sparsity`` and ``despike`` to ``enabled`` on every
+    ``sparsity``, ``despike`` and ``coherence`` to ``enabled`` on every
     :class:`~blurkit.SharpnessFeatures` inside it (the feature pipeline's,
     the hybrid's, under an :class:`AugmentedClassifier` too). With them, the
     default of blurkit's models, the features also
@@ -262,7 +267,8 @@ def with_outer_features(estimator, enabled=True):
     head the disturbance outside it reaches, which keeps JPEG-compressed
     slices' labels, and the sparsity of the fine detail, which a double
     exposure (one movement near the middle of the acquisition) lowers, and
-    they read a slice
+    the coherence of the finest detail with the edges, which motion that
+    moved one axis's outer k-space lines lowers, and they read a slice
     with a k-space spike without the spike's wave; the fringe, the detail
     shift, the ghosts and the reach are
     computed only for slices with detail outside the head, so a clean slice

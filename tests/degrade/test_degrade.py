@@ -618,7 +618,7 @@ def test_augmenter_validates_its_inputs(small_set):
 def test_augmenter_weights_replace_the_registrys(small_set):
     X, y = small_set
     names = ["gaussian_blur", "noise"]
-    # noise (weight 12) against one Gaussian blur (weight 1), for sharp inputs.
+    # noise (weight 16) against one Gaussian blur (weight 1), for sharp inputs.
     assert DEGRADATIONS["noise"].weight > DEGRADATIONS["gaussian_blur"].weight
 
     def share_of_blurs(weights):
