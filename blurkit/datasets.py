@@ -339,8 +339,14 @@ def make_builtin_model(*, log=None):
     (this linear model then missed 57 phase errors against 52 with it); with
     both and the ghosts' weight doubled, over seeds 0-13, it misses 25 phase
     errors against 45 and 77 of TorchIO's single movements against 154, and
-    labels 16 label-keeping slices wrong against 12. The validation folder
-    is not used.
+    labels 16 label-keeping slices wrong against 12. With ``coherence``
+    (2026-12-06), over seeds 0-13: 39 centric motions missed against 65, 69
+    / 27 single movements against 76 / 61, 10 label-keeping slices wrong
+    against 18, but 76 phase errors against 35 (a linear model reads
+    ``coherence`` alike on every slice; without it, and with the
+    augmentation of that day, 91 centric motions, 33 phase errors, 80 / 61
+    single movements and 16 label-keeping slices). The validation folder is
+    not used.
 
     Parameters
     ----------

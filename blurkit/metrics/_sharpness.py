@@ -238,6 +238,10 @@ _OUTER_POINTS = 2**18
 # Images per block of `coherence`: its transforms and their differences,
 # several copies of each image, stay in the processor's cache.
 _COHERENCE_BLOCK = 8
+# Pixels above which an image's `coherence` is not read (as `despike` reads
+# none above 1024x1024): a 4096x4096 image's took `blurkit predict` above
+# 1 GB.
+_COHERENCE_MAX_PIXELS = 1024 * 1024
 # Pixels per block of `_whole_images`: a large image one at a time.
 _GHOST_PIXELS = 2**18
 
@@ -418,8 +422,13 @@ def _read_despiked(stack, candidates, features, *options, coherence=False) -> No
 def _coherence_features(stack, detailed) -> np.ndarray:
     """``coherence`` of a stack's images, shape (n,): `coherence_features`
     of their crops where ``detailed`` is True, a block of `_COHERENCE_BLOCK`
-    at a time; `COHERENCE_NONE` elsewhere."""
+    at a time; `COHERENCE_NONE` elsewhere, and for images above
+    `_COHERENCE_MAX_PIXELS` pixels."""
     values = np.full(len(stack), COHERENCE_NONE)
+    if stack.shape[1] * stack.shape[2] > _COHERENCE_MAX_PIXELS:
+        # Its bands, capped spectra and differences take several float
+        # copies of the image: a large one reads a clean slice's value.
+        return values
     chosen = np.flatnonzero(detailed)
     for start in range(0, len(chosen), _COHERENCE_BLOCK):
         block = chosen[start : start + _COHERENCE_BLOCK]
@@ -769,7 +778,8 @@ def sharpness_features(
     ``blurkit.metrics._sparsity``.
 
     ``coherence`` (``coherence=True``), computed for slices with fine detail
-    (the last band's mean above ``FINE_DETAIL_GATE``; others read 0, a clean
+    (the last band's mean above ``FINE_DETAIL_GATE``), no k-space spike
+    standing out and at most 1024x1024 pixels (others read 0, a clean
     slice's value), sees motion that moved the outer k-space lines of one
     axis without leaving a trace outside the head: the outer lines of both
     sides late in a centric acquisition, or one movement near the middle of
@@ -780,10 +790,11 @@ def sharpness_features(
     differences ``c`` and ``f`` between neighbours along both axes, 4
     pixels off the border, and ``sum(f c |c|) / sum(|c|^3)``; then log10
     of the smaller axis's over the larger's, clipped to [-1, 0] (clean
-    slices -0.2 to 0, moved ones -0.7 to -0.2), 0 where the larger is
-    below 0.003 (too little coherent fine detail). Each frequency's power
-    is capped at 100 times its band's median first: a k-space spike's wave
-    is fine detail off every edge. See ``blurkit.metrics._coherence``.
+    slices -0.2 to 0, moved ones -0.7 to -0.2), 0 where the more coherent
+    axis's sum stands less than 2 standard errors above what noise would
+    give (blurred, or noise alone). Each frequency's power is capped at 100
+    times its band's median first: a k-space spike's wave is fine detail
+    off every edge. See ``blurkit.metrics._coherence``.
 
     ``despike`` (``despike=True``) reads a slice with a k-space spike
     without it. A spike adds a plane wave over the image; clipped, as an

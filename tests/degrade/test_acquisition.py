@@ -16,7 +16,7 @@ from blurkit.degrade import (
     thick_slices,
     truncate_kspace,
 )
-from blurkit.degrade._acquisition_draws import draw_grid_resampling
+from blurkit.degrade._acquisition_draws import MOTION_MIN_MOVED, draw_grid_resampling
 
 ACQUISITION_BLURS = (
     "kspace_motion",
@@ -304,7 +304,15 @@ def test_motion_draws_move_enough_of_k_space():
         params = DEGRADATIONS["kspace_motion"].draw_params(rng)
         assert 1 <= len(params["times"]) <= 3
         assert np.all(np.diff(params["times"]) > 0)
-        assert all(1.0 <= abs(r) <= 8.0 for r in params["rotations"])
+        assert all(0.0 <= abs(r) <= 8.0 for r in params["rotations"])
+        # The moved share is at least MOTION_MIN_MOVED.
+        bounds = np.concatenate(([0.0], params["times"], [1.0]))
+        still = (
+            0
+            if params["reference"] == "first"
+            else np.searchsorted(params["times"], 0.5)
+        )
+        assert 1 - (bounds[still + 1] - bounds[still]) >= MOTION_MIN_MOVED
 
 
 def test_single_movement_draws_one_movement_near_the_middle():
