@@ -13,11 +13,14 @@ late movement in a centric or symmetric ordering) or the two halves of
 k-space come from two poses (one movement near the middle of the
 acquisition), nothing may show outside the head either.
 
-``coherence`` compares the two in-plane axes. For each axis ``a``, along
-that axis only (one-dimensional DFTs, every frequency across it kept):
+``coherence`` compares the two in-plane axes. For each axis ``a``, from
+the image's two-dimensional DFT, bands bounded along ``a`` only (every
+frequency across it kept), each frequency's power capped at `CAP` times
+its band's median:
 
 - the coarse image, the frequencies below `COARSE_CUT` (0.3 cycles per
-  pixel), and the finest detail, those from `FINE_CUT` (0.36) up;
+  pixel) along ``a``, and the finest detail, those from `FINE_CUT` (0.36)
+  up;
 - their differences ``c`` and ``f`` between neighbouring pixels, along both
   axes, on the image less a margin of `MARGIN` pixels (the periodic DFT
   makes the two ends of each line neighbours, and an image whose content
@@ -171,9 +174,8 @@ def coherence_features(scratch: np.ndarray) -> np.ndarray:
     low = np.min(ratios, axis=1)
     high = np.max(ratios, axis=1)
     readable = np.isfinite(low) & (np.fmax(scores[:, 0], scores[:, 1]) > Z_MIN)
+    # Where readable, the larger ratio is positive.
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(readable, low / np.where(readable, high, 1.0), 1.0)
-    values[:, 0] = np.where(
-        readable, np.log10(np.clip(share, 10.0**_FLOOR, 1.0)), COHERENCE_NONE
-    )
+        share = np.log10(np.clip(low / high, 10.0**_FLOOR, 1.0))
+    values[:, 0] = np.where(readable, share, COHERENCE_NONE)
     return values

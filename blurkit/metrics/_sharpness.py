@@ -396,16 +396,18 @@ def _sharpness_features(
     if despike and spiked.any():
         options = (edges, n_orientations, subtract_noise, resampling)
         flags = (outer, fringe, detail_shift, ghosts, reach, sparsity)
-        _read_despiked(stack, spiked, features, *options, *flags, coherence=coherence)
-        if n_coherence:
-            features[spiked, n_bands + n_extra] = COHERENCE_NONE
+        # A spike candidate's coherence stays a clean slice's (above).
+        column = n_bands + n_extra if n_coherence else None
+        _read_despiked(stack, spiked, features, *options, *flags, column)
     return features
 
 
-def _read_despiked(stack, candidates, features, *options, coherence=False) -> None:
+def _read_despiked(stack, candidates, features, *options) -> None:
     """Compute again, in place, the features of the candidates whose k-space
     spikes `remove_spikes` takes away; ``options`` are `_sharpness_features`'
-    after the stack up to ``sparsity`` (``despike`` off)."""
+    after the stack up to ``sparsity``, then the column of ``coherence``
+    (None without it), which keeps its value: it is not read again."""
+    *options, coherence_column = options
     chosen, despiked = [], []
     for i in np.flatnonzero(candidates):
         image = remove_spikes(stack[i])
@@ -414,9 +416,11 @@ def _read_despiked(stack, candidates, features, *options, coherence=False) -> No
             # 8-bit grey levels as blurkit reads them, as the other images.
             despiked.append(image / 255.0 if stack.dtype == np.uint8 else image)
     if chosen:
-        features[chosen] = _sharpness_features(
-            np.stack(despiked), *options, False, coherence
-        )
+        again = _sharpness_features(np.stack(despiked), *options)
+        if coherence_column is not None:
+            kept = features[chosen, coherence_column]
+            again = np.insert(again, coherence_column, kept, axis=1)
+        features[chosen] = again
 
 
 def _coherence_features(stack, detailed) -> np.ndarray:
